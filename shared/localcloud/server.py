@@ -34,7 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: LocalCloudHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
+        log.debug("%s - %s", self.address_string(), format % args)  # noqa: UP031
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -86,8 +86,8 @@ class ServerThread:
 
     @property
     def endpoint(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        host, port = self.server.server_address[0], self.server.server_address[1]
+        return f"{host if isinstance(host, str) else host.decode()}:{port}"
 
     def start(self) -> ServerThread:
         self._thread.start()

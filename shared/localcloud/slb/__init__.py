@@ -1,0 +1,7 @@
+"""Classic SLB (API version 2014-05-15): load balancers, backend servers with weights, VServer groups."""
+
+from __future__ import annotations
+
+from localcloud.slb.responses import SlbService
+
+__all__ = ["SlbService"]

@@ -42,7 +42,8 @@ class Clock:
     def __init__(self, start: datetime | None = None, manual: bool = True) -> None:
         self._lock = threading.Lock()
         self._manual = manual
-        self._now = start or DEFAULT_START
+        self._start = start or DEFAULT_START
+        self._now = self._start
         self._offset = 0.0
         self._scheduler: Scheduler | None = None
 
@@ -65,6 +66,13 @@ class Clock:
         if self._scheduler is not None:
             self._scheduler.run_due()
         return self.now()
+
+    def reset(self) -> None:
+        """A manual clock goes back to its start (state is being reset too); a wall clock keeps running."""
+        with self._lock:
+            if self._manual:
+                self._now = self._start
+            self._offset = 0.0
 
     def set(self, when: datetime) -> datetime:
         delta = (when - self.now()).total_seconds()

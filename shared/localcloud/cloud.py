@@ -1,0 +1,174 @@
+"""The ``LocalCloud`` facade: one context, the three services, one HTTP server, SDK clients pointed at it.
+
+    with LocalCloud(seed=0) as cloud:
+        client = cloud.acs_client()           # aliyunsdkcore AcsClient, Ecs/Slb endpoints -> this server
+        account = cloud.mns_account()         # mns.account.Account at http://127.0.0.1:PORT
+        cloud.clock.advance(60)               # run every state transition due in the next minute
+
+``reset()`` drops all state (instances, queues, load balancers, call log, faults, event targets) and restarts the
+ids from the seed. A manual clock (the default) also goes back to its fixed start, so every test sees the same
+times; a wall clock (``manual_clock=False``, used when serving) keeps running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_REGION,
+    CallLog,
+    Clock,
+    CloudContext,
+    Faults,
+)
+from localcloud.ecs import EcsService
+from localcloud.emit import queue_target, topic_target
+from localcloud.errors import CloudError
+from localcloud.mns import MnsService
+from localcloud.rpc import RpcDispatcher
+from localcloud.server import LocalCloudHTTPServer, ServerThread
+from localcloud.slb import SlbService
+
+if TYPE_CHECKING:
+    from localcloud.fleet import FleetSummary
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        region_id: str = DEFAULT_REGION,
+        access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+        access_key_secret: str = DEFAULT_ACCESS_KEY_SECRET,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        manual_clock: bool = True,
+    ) -> None:
+        self.seed = seed
+        self.region_id = region_id
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.account_id = account_id
+        self.host = host
+        self.port = port
+        self.ctx = CloudContext(seed=seed, region_id=region_id, clock=Clock(manual=manual_clock))
+        self.ctx.credentials.add(access_key_id, access_key_secret, account_id)
+        self.ecs = EcsService(self.ctx)
+        self.slb = SlbService(self.ctx)
+        self.mns = MnsService(self.ctx)
+        self.rpc = RpcDispatcher(self.ctx, [self.ecs, self.slb])
+        self._thread: ServerThread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> LocalCloud:
+        if self._thread is None:
+            server = LocalCloudHTTPServer((self.host, self.port), self.rpc, self.mns)
+            self._thread = ServerThread(server).start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        self.ctx.reset()
+        self.ctx.events.clear_targets()
+        self.ctx.clock.reset()
+        self.ecs.reset()
+        self.slb.reset()
+        self.mns.reset()
+
+    # -- shortcuts ---------------------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        if self._thread is None:
+            raise RuntimeError("LocalCloud is not started")
+        return self._thread.endpoint
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    @property
+    def clock(self) -> Clock:
+        return self.ctx.clock
+
+    @property
+    def call_log(self) -> CallLog:
+        return self.ctx.call_log
+
+    @property
+    def faults(self) -> Faults:
+        return self.ctx.faults
+
+    @property
+    def emitted(self) -> list[dict[str, Any]]:
+        """Every notification emitted since the last reset, in order."""
+        return self.ctx.events.emitted
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward, running every transition that becomes due."""
+        self.ctx.clock.advance(seconds)
+
+    # -- SDK clients -------------------------------------------------------------------------------------------
+    def acs_client(self, region_id: str | None = None, **kw: Any) -> Any:
+        """An aliyunsdkcore ``AcsClient`` for this cloud's key pair (or ``credential=`` given in ``kw``)."""
+        from aliyunsdkcore.client import AcsClient  # noqa: PLC0415 (no SDK at import time)
+
+        region = region_id or self.region_id
+        if "credential" not in kw:
+            kw.setdefault("ak", self.access_key_id)
+            kw.setdefault("secret", self.access_key_secret)
+        client = AcsClient(region_id=region, **kw)
+        for product in ("Ecs", "Slb"):
+            client.add_endpoint(region, product, self.endpoint)
+        return client
+
+    def mns_account(self, access_key_id: str | None = None, access_key_secret: str | None = None, **kw: Any) -> Any:
+        from mns.account import Account  # noqa: PLC0415 (no SDK at import time)
+
+        return Account(self.url, access_key_id or self.access_key_id, access_key_secret or self.access_key_secret, **kw)
+
+    # -- events ------------------------------------------------------------------------------------------------
+    def route_events_to_queue(self, name: str, create: bool = True) -> None:
+        """Deliver every ECS notification of this account to MNS queue ``name`` (base64 JSON body)."""
+        if create:
+            self._ensure(lambda: self.mns.create_queue(self.account_id, name))
+        self.ctx.events.add_target(f"queue:{name}", queue_target(self.mns, self.account_id, name))
+
+    def route_events_to_topic(self, name: str, create: bool = True) -> None:
+        if create:
+            self._ensure(lambda: self.mns.create_topic(self.account_id, name))
+        self.ctx.events.add_target(f"topic:{name}", topic_target(self.mns, self.account_id, name))
+
+    def on_event(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        self.ctx.events.add_target(f"callback:{getattr(callback, '__name__', 'fn')}", callback)
+
+    @staticmethod
+    def _ensure(create: Callable[[], object]) -> None:
+        try:
+            create()
+        except CloudError as err:
+            if not err.code.endswith("AlreadyExist"):
+                raise
+
+    # -- fleets ------------------------------------------------------------------------------------------------
+    def load_fleet(self, source: str | Path | dict[str, Any]) -> FleetSummary:
+        """Build a fleet (YAML file or dict) through the APIs; see ``localcloud.fleet``."""
+        from localcloud.fleet import load_fleet  # noqa: PLC0415 (yaml only when used)
+
+        return load_fleet(self, source)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from localcloud.slb.responses import SlbService
+from localcloud.slb.service import SlbService
 
 __all__ = ["SlbService"]

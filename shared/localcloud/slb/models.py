@@ -202,8 +202,10 @@ class SlbBackend:
         tags: dict[str, str] | None = None,
         **equals: str,
     ) -> list[LoadBalancer]:
-        """Load balancers matching every filter given. ``server_id`` matches a default backend or a member of any
-        of the load balancer's VServer groups. ``equals`` maps attribute names to exact values."""
+        """Load balancers matching every filter given, in creation order. ``equals`` maps attribute names to exact
+        values. ``server_id`` matches a default backend or a member of any of the load balancer's VServer groups:
+        the reference only says "the backend server added to the CLB instance", and drain tools in the wild list
+        load balancers by ServerId and then look for the server in their VServer groups, so both count."""
         found = []
         for lb in self.load_balancers.values():
             if lb_ids is not None and lb.lb_id not in lb_ids:

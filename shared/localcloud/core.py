@@ -57,15 +57,26 @@ class Clock:
             return datetime.now(timezone.utc) + timedelta(seconds=self._offset)
 
     def advance(self, seconds: float) -> datetime:
-        """Move time forward and run every scheduled task that became due, in order."""
+        """Move time forward and run every scheduled task that became due, in order. A manual clock steps
+        through the tasks' due times, so each task (and what it schedules or stamps) sees its own time."""
         with self._lock:
             if self._manual:
-                self._now += timedelta(seconds=seconds)
+                target = self._now + timedelta(seconds=seconds)
             else:
                 self._offset += seconds
+        if self._manual and self._scheduler is not None:
+            self._scheduler.run_due(until=target)
+        with self._lock:
+            if self._manual:
+                self._now = max(self._now, target)
         if self._scheduler is not None:
             self._scheduler.run_due()
         return self.now()
+
+    def _step_to(self, when: datetime) -> None:
+        with self._lock:
+            if self._manual and when > self._now:
+                self._now = when
 
     def reset(self) -> None:
         """A manual clock goes back to its start (state is being reset too); a wall clock keeps running."""
@@ -102,6 +113,12 @@ class Scheduler:
         self._lock = threading.RLock()
         clock.bind(self)
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock scheduled tasks run under. Services that schedule transitions take it around their own
+        state changes too, so a request thread and a task never lock in opposite orders."""
+        return self._lock
+
     def call_at(self, due: datetime, fn: Callable[[], None], name: str = "") -> None:
         with self._lock:
             heapq.heappush(self._heap, _Task(due, next(self._seq), fn, name))
@@ -109,11 +126,14 @@ class Scheduler:
     def call_later(self, seconds: float, fn: Callable[[], None], name: str = "") -> None:
         self.call_at(self.clock.now() + timedelta(seconds=seconds), fn, name)
 
-    def run_due(self) -> int:
+    def run_due(self, until: datetime | None = None) -> int:
+        """Run every task due by now (or by ``until``, stepping a manual clock to each task's due time)."""
         ran = 0
         with self._lock:
-            while self._heap and self._heap[0].due <= self.clock.now():
+            while self._heap and self._heap[0].due <= (until or self.clock.now()):
                 task = heapq.heappop(self._heap)
+                if until is not None:
+                    self.clock._step_to(task.due)
                 try:
                     task.fn()
                 except Exception:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from localcloud.ecs.responses import EcsService
+from localcloud.ecs.service import EcsService
 
 __all__ = ["EcsService"]

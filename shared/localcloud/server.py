@@ -31,6 +31,8 @@ class HttpService(Protocol):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: LocalCloudHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:

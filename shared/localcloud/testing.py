@@ -6,7 +6,9 @@ started and reset (fresh state, ids from the seed, manual clock at its fixed sta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -31,3 +33,19 @@ def localcloud(_localcloud_server: LocalCloud) -> Iterator[LocalCloud]:
         yield _localcloud_server
     finally:
         _localcloud_server.reset()
+
+
+def sdk_call(client: Any, request: Any) -> dict[str, Any]:
+    """Send one aliyunsdkcore request and decode its JSON body."""
+    result: dict[str, Any] = json.loads(client.do_action_with_exception(request))
+    return result
+
+
+def sdk_error(client: Any, request: Any) -> Any:
+    """Send a request that must fail with a ServerException and return it (``get_error_code()``,
+    ``get_http_status()``, ``get_error_msg()``)."""
+    from aliyunsdkcore.acs_exception.exceptions import ServerException  # noqa: PLC0415 (no SDK at import time)
+
+    with pytest.raises(ServerException) as info:
+        client.do_action_with_exception(request)
+    return info.value

@@ -1,0 +1,115 @@
+"""A local stand-in for the Function Compute Python runtime: the Context FC passes, built from the environment,
+and a helper that invokes a handler with a file's bytes exactly as FC does (``event`` is bytes, never parsed).
+
+Attributes follow FC 2.0 / FC 3.0 python3.9-3.10 (reference section 1): ``request_id``, ``credentials``,
+``function``, ``service``, ``region``, ``account_id``. Values come from ``ALIBABA_CLOUD_*`` and ``FC_*`` variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[bytes, "Context"], Any]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str | None = None
+    access_key_secret: str | None = None
+    security_token: str | None = None
+
+    # FC's own objects expose camelCase too.
+    @property
+    def accessKeyId(self) -> str | None:
+        return self.access_key_id
+
+    @property
+    def accessKeySecret(self) -> str | None:
+        return self.access_key_secret
+
+    @property
+    def securityToken(self) -> str | None:
+        return self.security_token
+
+
+@dataclass(frozen=True)
+class FunctionMeta:
+    name: str = "local"
+    handler: str = "index.handler"
+    memory: int = 512
+    timeout: int = 60
+
+
+@dataclass(frozen=True)
+class ServiceMeta:
+    name: str = "ecs-events"
+    log_project: str | None = None
+    log_store: str | None = None
+    qualifier: str = "LATEST"
+    version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    request_id: str
+    credentials: Credentials
+    function: FunctionMeta
+    service: ServiceMeta
+    region: str
+    account_id: str | None
+    tracing: Mapping[str, Any] = field(default_factory=dict)
+
+    def getLogger(self) -> logging.Logger:
+        return logging.getLogger("fc")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, request_id: str | None = None) -> Context:
+        env = os.environ if env is None else env
+
+        def first(*names: str) -> str | None:
+            return next((env[n] for n in names if env.get(n)), None)
+
+        def number(name: str, default: int) -> int:
+            try:
+                return int(env.get(name, default))
+            except ValueError:
+                return default
+
+        return cls(
+            request_id=request_id or str(uuid.uuid4()),
+            credentials=Credentials(
+                access_key_id=first("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY"),
+                access_key_secret=first("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECRET_KEY"),
+                security_token=first("ALIBABA_CLOUD_SECURITY_TOKEN"),
+            ),
+            function=FunctionMeta(
+                name=env.get("FC_FUNCTION_NAME", "local"),
+                handler=env.get("FC_FUNCTION_HANDLER", "index.handler"),
+                memory=number("FC_FUNCTION_MEMORY_SIZE", 512),
+                timeout=number("FC_FUNCTION_TIMEOUT", 60),
+            ),
+            service=ServiceMeta(
+                name=env.get("FC_SERVICE_NAME", "ecs-events"),
+                qualifier=env.get("FC_QUALIFIER", "LATEST"),
+            ),
+            region=first("FC_REGION", "ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou",
+            account_id=first("FC_ACCOUNT_ID", "ALIBABA_CLOUD_ACCOUNT_ID"),
+        )
+
+
+def invoke(handler: Handler, payload: bytes | str | Path, context: Context | None = None) -> Any:
+    """Call ``handler(event, context)`` as FC does: ``event`` is the raw bytes of the payload (a file's bytes
+    when given a Path), ``context`` built from the environment unless given."""
+    if isinstance(payload, Path):
+        event = payload.read_bytes()
+    elif isinstance(payload, str):
+        event = payload.encode("utf-8")
+    else:
+        event = bytes(payload)
+    return handler(event, context or Context.from_env())

@@ -1,0 +1,137 @@
+"""Typed CloudMonitor ECS notifications: one discriminated union over every event family.
+
+``parse_notification(dict)`` is the entry point; every event has the plain attributes ``kind``, ``event_type``,
+``status``, ``instance_id``, ``disk_id``, ``snapshot_id``, ``not_before``, ``account`` and ``region``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+
+from ecs_events.errors import EventValidationError
+from ecs_events.models.arn import ResourceArn
+from ecs_events.models.base import EventKind, Level, Notification, SystemEventStatus
+from ecs_events.models.disk import DISK_EVENT_TYPES, DiskSystemEvent, DiskSystemEventContent
+from ecs_events.models.instance import (
+    BILLING_TYPES,
+    FAILURE_TYPES,
+    INSTANCE_EVENT_TYPES,
+    MAINTENANCE_TYPES,
+    InstanceSystemEvent,
+    InstanceSystemEventContent,
+)
+from ecs_events.models.status import (
+    DiskOperationCompleted,
+    InstanceState,
+    InstanceStateChange,
+    OperationResult,
+    PreemptibleInstanceInterruption,
+    SnapshotCompleted,
+)
+from ecs_events.models.times import iso_utc, parse_time
+from ecs_events.models.unknown import UnknownEvent
+
+_FIXED_NAMES = {
+    ("Instance", "StateChange"): EventKind.STATE_CHANGE,
+    ("Instance", "PreemptibleInstanceInterruption"): EventKind.PREEMPTIBLE_INTERRUPTION,
+    ("Disk", "DiskOperationCompleted"): EventKind.DISK_OPERATION,
+    ("Snapshot", "CreateSnapshotCompleted"): EventKind.SNAPSHOT_COMPLETED,
+}
+
+
+def kind_of(name: str) -> EventKind:
+    """The family a notification name belongs to (``Instance:SystemMaintenance.Reboot:Scheduled`` ->
+    instance system event). Names nobody knows are UNKNOWN, not an error."""
+    resource, _, rest = name.partition(":")
+    event_type = rest.partition(":")[0]
+    fixed = _FIXED_NAMES.get((resource, event_type))
+    if fixed is not None:
+        return fixed
+    if resource == "Instance" and event_type in INSTANCE_EVENT_TYPES:
+        return EventKind.INSTANCE_SYSTEM_EVENT
+    if resource == "Disk" and event_type in DISK_EVENT_TYPES:
+        return EventKind.DISK_SYSTEM_EVENT
+    return EventKind.UNKNOWN
+
+
+def _discriminate(value: Any) -> str:
+    name = value.get("name") if isinstance(value, dict) else getattr(value, "name", None)
+    # A missing or non-string name falls to the unknown model, whose own validation names the field.
+    return kind_of(name).value if isinstance(name, str) else EventKind.UNKNOWN.value
+
+
+EcsEvent = Annotated[
+    Annotated[InstanceSystemEvent, Tag(EventKind.INSTANCE_SYSTEM_EVENT.value)]
+    | Annotated[DiskSystemEvent, Tag(EventKind.DISK_SYSTEM_EVENT.value)]
+    | Annotated[InstanceStateChange, Tag(EventKind.STATE_CHANGE.value)]
+    | Annotated[PreemptibleInstanceInterruption, Tag(EventKind.PREEMPTIBLE_INTERRUPTION.value)]
+    | Annotated[DiskOperationCompleted, Tag(EventKind.DISK_OPERATION.value)]
+    | Annotated[SnapshotCompleted, Tag(EventKind.SNAPSHOT_COMPLETED.value)]
+    | Annotated[UnknownEvent, Tag(EventKind.UNKNOWN.value)],
+    Discriminator(_discriminate),
+]
+
+_ADAPTER: TypeAdapter[EcsEvent] = TypeAdapter(EcsEvent)
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
+    """(field path, reason) of the first problem, with a count of the others."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    # The union's tag is the first loc element; it is not a field of the payload.
+    loc = [str(part) for part in first["loc"] if part not in {k.value for k in EventKind}]
+    field = ".".join(loc) or "(notification)"
+    if first["type"] == "value_error":  # our own validators already say what they got
+        reason = str(first.get("ctx", {}).get("error", first["msg"]))
+    else:
+        reason = first["msg"]
+        if first["type"] != "missing" and not isinstance(first.get("input"), dict | list):
+            reason = f"{reason} (got {first.get('input')!r})"
+    if len(errors) > 1:
+        reason = f"{reason} (+{len(errors) - 1} more)"
+    return field, reason
+
+
+def parse_notification(payload: Any, *, source: str = "cloudmonitor") -> EcsEvent:
+    """Validate one CloudMonitor notification (a dict) into its typed event.
+
+    Raises EventValidationError naming ``source`` and the field."""
+    if not isinstance(payload, dict):
+        raise EventValidationError(f"expected a JSON object, got {type(payload).__name__}", source=source)
+    try:
+        return _ADAPTER.validate_python(payload)
+    except ValidationError as exc:
+        field, reason = describe_validation_error(exc)
+        raise EventValidationError(reason, source=source, field=field) from None
+
+
+__all__ = [
+    "BILLING_TYPES",
+    "DISK_EVENT_TYPES",
+    "FAILURE_TYPES",
+    "INSTANCE_EVENT_TYPES",
+    "MAINTENANCE_TYPES",
+    "DiskOperationCompleted",
+    "DiskSystemEvent",
+    "DiskSystemEventContent",
+    "EcsEvent",
+    "EventKind",
+    "InstanceState",
+    "InstanceStateChange",
+    "InstanceSystemEvent",
+    "InstanceSystemEventContent",
+    "Level",
+    "Notification",
+    "OperationResult",
+    "PreemptibleInstanceInterruption",
+    "ResourceArn",
+    "SnapshotCompleted",
+    "SystemEventStatus",
+    "UnknownEvent",
+    "iso_utc",
+    "kind_of",
+    "parse_notification",
+    "parse_time",
+]

@@ -1,0 +1,116 @@
+"""Status notifications without an event status (seed 4.2): state changes, preemptible interruption,
+disk operations and snapshot results."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import ClassVar
+
+from pydantic import Field
+
+from ecs_events.models.base import EventKind, Notification, WireModel
+from ecs_events.models.times import WireTime
+
+
+class InstanceState(str, Enum):
+    PENDING = "Pending"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    DELETED = "Deleted"
+
+
+class OperationResult(str, Enum):
+    ACCOMPLISHED = "accomplished"
+    FAILED = "failed"
+
+
+class StateChangeContent(WireModel):
+    resource_id: str = Field(alias="resourceId")
+    resource_type: str | None = Field(None, alias="resourceType")
+    state: InstanceState
+
+
+class InstanceStateChange(Notification):
+    """``Instance:StateChange``: Pending | Starting | Running | Stopping (also rebooting) | Stopped | Deleted."""
+
+    kind: ClassVar[EventKind] = EventKind.STATE_CHANGE
+    content: StateChangeContent
+
+    @property
+    def instance_id(self) -> str | None:
+        return self.content.resource_id
+
+    @property
+    def state(self) -> InstanceState:
+        return self.content.state
+
+
+class PreemptibleContent(WireModel):
+    instance_id: str = Field(alias="instanceId")
+    action: str | None = None  # "delete": released about five minutes after the notice
+
+
+class PreemptibleInstanceInterruption(Notification):
+    kind: ClassVar[EventKind] = EventKind.PREEMPTIBLE_INTERRUPTION
+    content: PreemptibleContent
+
+    @property
+    def instance_id(self) -> str | None:
+        return self.content.instance_id
+
+
+class DiskOperationContent(WireModel):
+    disk_id: str = Field(alias="diskId")
+    operation: str | None = None  # AttachDisk | DetachDisk
+    result: OperationResult
+
+
+class DiskOperationCompleted(Notification):
+    kind: ClassVar[EventKind] = EventKind.DISK_OPERATION
+    content: DiskOperationContent
+
+    @property
+    def instance_id(self) -> str | None:
+        return None
+
+    @property
+    def disk_id(self) -> str | None:
+        return self.content.disk_id
+
+    @property
+    def failed(self) -> bool:
+        return self.content.result is OperationResult.FAILED
+
+
+class SnapshotContent(WireModel):
+    result: OperationResult
+    snapshot_id: str = Field(alias="snapshotId")
+    snapshot_name: str | None = Field(None, alias="snapshotName")
+    disk_id: str | None = Field(None, alias="diskId")
+    start_time: WireTime | None = Field(None, alias="startTime")
+    end_time: WireTime | None = Field(None, alias="endTime")
+
+
+class SnapshotCompleted(Notification):
+    """``Snapshot:CreateSnapshotCompleted``. Snapshots made by an automatic policy send none."""
+
+    kind: ClassVar[EventKind] = EventKind.SNAPSHOT_COMPLETED
+    content: SnapshotContent
+
+    @property
+    def instance_id(self) -> str | None:
+        return None
+
+    @property
+    def disk_id(self) -> str | None:
+        return self.content.disk_id
+
+    @property
+    def snapshot_id(self) -> str | None:
+        return self.content.snapshot_id
+
+    @property
+    def failed(self) -> bool:
+        return self.content.result is OperationResult.FAILED

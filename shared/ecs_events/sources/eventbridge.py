@@ -1,0 +1,59 @@
+"""EventBridge CloudEvents (``source: acs.ecs``) turned back into the CloudMonitor notification they carry.
+
+``type`` has no status suffix (``ecs:Instance:SystemMaintenance.Reboot``); ``data`` is the notification's
+``content``; account and region come from ``aliyunaccountid`` / ``aliyunregionid``; ``subject`` is the ARN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_events.errors import EventValidationError
+
+_SUBJECT_KEYS = (("instanceId", "instance"), ("ecsInstanceId", "instance"), ("resourceId", "instance"),
+                 ("diskId", "disk"), ("snapshotId", "snapshot"))  # fmt: skip
+
+
+def is_cloud_event(obj: dict[str, Any]) -> bool:
+    return "specversion" in obj and "type" in obj
+
+
+def _require_str(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise EventValidationError("missing or not a string", source="eventbridge", field=key)
+    return value
+
+
+def to_notification(event: dict[str, Any]) -> dict[str, Any]:
+    type_ = _require_str(event, "type")
+    name = type_.split(":", 1)[1] if type_.startswith(("ecs:", "acs:")) else type_
+    region = _require_str(event, "aliyunregionid")
+    account = event.get("aliyunaccountid")
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise EventValidationError("missing or not an object", source="eventbridge", field="data")
+    subject = event.get("subject")
+    if not (isinstance(subject, str) and subject.startswith("acs:")):
+        subject = _subject_from_data(data, region, account)
+    notification: dict[str, Any] = {
+        "ver": event.get("specversion"),
+        "id": event.get("id"),
+        "product": "ECS",
+        "resourceId": subject,
+        "name": name,
+        "userId": account,
+        "eventTime": event.get("time"),
+        "regionId": region,
+        "content": data,
+    }
+    if "level" in event:
+        notification["level"] = event["level"]
+    return notification
+
+
+def _subject_from_data(data: dict[str, Any], region: str, account: Any) -> str:
+    for key, resource_type in _SUBJECT_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return f"acs:ecs:{region}:{account or ''}:{resource_type}/{value}"
+    raise EventValidationError("no ARN in subject and no resource id in data", source="eventbridge", field="subject")

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from xml.sax.saxutils import escape
 
 from localcloud.mns import exceptions as exc
 
@@ -426,8 +427,6 @@ def notification_body(sub: Subscription, message_id: str, body: str, *, md5: str
     fields["PublishTime"] = epoch_ms(now)
     if fmt == "JSON":
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    from xml.sax.saxutils import escape  # noqa: PLC0415
-
     inner = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
     return f'<?xml version="1.0" encoding="utf-8"?><Notification xmlns="{XMLNS}">{inner}</Notification>'
 

@@ -182,6 +182,10 @@ class MnsService:
             self.cond.notify_all()
         return published.message_id
 
+    def queue_names(self, account_id: str) -> list[str]:
+        with self.cond:
+            return sorted(self.model.account(account_id).queues)
+
     def queue_messages(self, account_id: str, queue_name: str) -> list[MessageView]:
         """Every message in a queue, visible or not, in send order (for assertions; changes nothing)."""
         with self.cond:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -343,10 +342,8 @@ def test_long_poll_returns_when_a_message_is_sent_mid_wait(localcloud: LocalClou
 
 def test_long_poll_ends_with_message_not_exist_after_the_wait(localcloud: LocalCloud) -> None:
     queue = make_queue(localcloud)
-    started = time.monotonic()
     err = server_error(queue.receive_message, 1)
     assert err.type == "MessageNotExist"
-    assert time.monotonic() - started >= 1.0
     assert localcloud.call_log.calls("ReceiveMessage", "Mns")[-1].params["waitseconds"] == "1"
 
 

@@ -32,13 +32,15 @@ def raw(
     *,
     secret: str = SK,
     signed: bool = True,
+    extra: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One request signed by the SDK's own ``get_signature``, sent with http.client."""
+    """One request signed by the SDK's own ``get_signature`` (``extra`` headers signed too), sent with http.client."""
     headers = {"x-mns-version": "2015-06-06", "date": formatdate(usegmt=True), "host": cloud.endpoint}
     if body:
         headers["content-type"] = "text/xml;charset=UTF-8"
         headers["content-md5"] = base64.b64encode(hashlib.md5(body).hexdigest().encode()).decode()
-    if signed:
+    headers.update(extra or {})
+    if signed and "Authorization" not in headers:
         client = MNSClient(cloud.url, AK, secret)
         headers["Authorization"] = client.get_signature(method, headers, uri, Credentials(AK, secret))
     conn = http.client.HTTPConnection(cloud.endpoint, timeout=10)
@@ -136,6 +138,17 @@ def test_success_responses_carry_request_id_and_version(localcloud: LocalCloud) 
     assert b'<Queue xmlns="http://mns.aliyuncs.com/doc/v1/">' in payload
 
 
+def test_malformed_authorization_header_is_invalid_authorization_header(localcloud: LocalCloud) -> None:
+    status, _, payload = raw(localcloud, "GET", "/queues/q1", extra={"Authorization": "MNS no-colon"})
+    assert (status, error_fields(payload)["Code"]) == (400, "InvalidAuthorizationHeader")
+
+
+def test_content_md5_that_does_not_match_the_body_is_invalid_digest(localcloud: LocalCloud) -> None:
+    wrong = base64.b64encode(hashlib.md5(b"other").hexdigest().encode()).decode()
+    status, _, payload = raw(localcloud, "PUT", "/queues/q1", b"<Queue/>", extra={"content-md5": wrong})
+    assert (status, error_fields(payload)["Code"]) == (400, "InvalidDegist")
+
+
 # -- malformed requests -------------------------------------------------------------------------------------------
 
 
@@ -168,6 +181,12 @@ def test_bad_query_value_is_invalid_query_string(localcloud: LocalCloud) -> None
     localcloud.mns.create_queue(localcloud.account_id, "q1")
     status, _, payload = raw(localcloud, "GET", "/queues/q1/messages?waitseconds=abc")
     assert (status, error_fields(payload)["Code"]) == (400, "InvalidQueryString")
+
+
+def test_change_visibility_without_visibility_timeout_is_missing_visibility_timeout(localcloud: LocalCloud) -> None:
+    localcloud.mns.create_queue(localcloud.account_id, "q1")
+    status, _, payload = raw(localcloud, "PUT", "/queues/q1/messages?ReceiptHandle=1-abc")
+    assert (status, error_fields(payload)["Code"]) == (400, "MissingVisibilityTimeout")
 
 
 def test_unknown_url_is_invalid_request_url(localcloud: LocalCloud) -> None:

@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Until the remediation demo lands, the demo replays every sample event through the parser.
 demo: $(STAMP)
-	$(BIN)/python -m ecs_events.demo
+	@echo "demo: replaying events/samples/ through 'ecs-events parse' (the remediation demo comes later)"
+	$(BIN)/ecs-events parse events/samples/seed/*.json events/samples/cloudmonitor/*.json events/samples/delivery/*
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -29,6 +31,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/localcloud.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic import Discriminator, Tag, ValidationError
 
 from ecs_events.errors import EventValidationError
 from ecs_events.models.arn import ResourceArn
@@ -73,7 +73,15 @@ EcsEvent = Annotated[
     Discriminator(_discriminate),
 ]
 
-_ADAPTER: TypeAdapter[EcsEvent] = TypeAdapter(EcsEvent)
+_MODELS: dict[EventKind, type[Notification]] = {
+    EventKind.INSTANCE_SYSTEM_EVENT: InstanceSystemEvent,
+    EventKind.DISK_SYSTEM_EVENT: DiskSystemEvent,
+    EventKind.STATE_CHANGE: InstanceStateChange,
+    EventKind.PREEMPTIBLE_INTERRUPTION: PreemptibleInstanceInterruption,
+    EventKind.DISK_OPERATION: DiskOperationCompleted,
+    EventKind.SNAPSHOT_COMPLETED: SnapshotCompleted,
+    EventKind.UNKNOWN: UnknownEvent,
+}
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
@@ -100,8 +108,10 @@ def parse_notification(payload: Any, *, source: str = "cloudmonitor") -> EcsEven
     Raises EventValidationError naming ``source`` and the field."""
     if not isinstance(payload, dict):
         raise EventValidationError(f"expected a JSON object, got {type(payload).__name__}", source=source)
+    name = payload.get("name")
+    model = _MODELS[kind_of(name) if isinstance(name, str) else EventKind.UNKNOWN]
     try:
-        return _ADAPTER.validate_python(payload)
+        return cast("EcsEvent", model.model_validate(payload))  # direct dispatch: cheaper than the union's callable tag
     except ValidationError as exc:
         field, reason = describe_validation_error(exc)
         raise EventValidationError(reason, source=source, field=field) from None

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator
+from pydantic import BeforeValidator, PlainSerializer
 
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?\Z")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:?\d{2})?\Z")
@@ -58,9 +58,25 @@ def iso_utc(value: datetime | None) -> str | None:
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-WireTime = Annotated[
-    datetime,
-    PlainValidator(parse_time, json_schema_input_type=str),
-    PlainSerializer(iso_utc, return_type=str),
-]
-"""An aware datetime read from either wire form, written back as ISO-8601 UTC."""
+def to_iso_text(value: Any) -> Any:
+    """Before pydantic's own (Rust) datetime parsing: only strings are times here (no unix numbers), the compact
+    CloudMonitor form is rewritten as ISO, and a time without an offset is UTC. Cheap string work only."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a time string, got {type(value).__name__}")
+    if value[8:9] == "T" and value[4:5] != "-":  # 20190409T121826.922+0800: slice into ISO, Rust validates
+        rest = value[15:]
+        if rest[:1] not in ("", ".", "Z", "+", "-"):
+            raise ValueError(f"not a time: {value!r} (expected 2019-04-12T01:01:01Z or 20190409T121826.922+0800)")
+        value = f"{value[:4]}-{value[4:6]}-{value[6:8]}T{value[9:11]}:{value[11:13]}:{value[13:15]}{rest}"
+        if rest[-5:-4] not in ("+", "-") and rest[-1:] != "Z":
+            value += "Z"
+        return value
+    if value[-1:] not in ("Z", "z") and value[-6:-5] not in ("+", "-") and value[-5:-4] not in ("+", "-"):
+        value += "Z"
+    return value
+
+
+WireTime = Annotated[datetime, BeforeValidator(to_iso_text), PlainSerializer(iso_utc, return_type=str)]
+"""An aware datetime read from either wire form (strings only), written back as ISO-8601 UTC."""

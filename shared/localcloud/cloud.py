@@ -127,7 +127,7 @@ class LocalCloud:
     # -- SDK clients -------------------------------------------------------------------------------------------
     def acs_client(self, region_id: str | None = None, **kw: Any) -> Any:
         """An aliyunsdkcore ``AcsClient`` for this cloud's key pair (or ``credential=`` given in ``kw``)."""
-        from aliyunsdkcore.client import AcsClient  # noqa: PLC0415 (no SDK at import time)
+        from aliyunsdkcore.client import AcsClient
 
         region = region_id or self.region_id
         if "credential" not in kw:
@@ -139,7 +139,7 @@ class LocalCloud:
         return client
 
     def mns_account(self, access_key_id: str | None = None, access_key_secret: str | None = None, **kw: Any) -> Any:
-        from mns.account import Account  # noqa: PLC0415 (no SDK at import time)
+        from mns.account import Account
 
         return Account(self.url, access_key_id or self.access_key_id, access_key_secret or self.access_key_secret, **kw)
 
@@ -169,6 +169,6 @@ class LocalCloud:
     # -- fleets ------------------------------------------------------------------------------------------------
     def load_fleet(self, source: str | Path | dict[str, Any]) -> FleetSummary:
         """Build a fleet (YAML file or dict) through the APIs; see ``localcloud.fleet``."""
-        from localcloud.fleet import load_fleet  # noqa: PLC0415 (yaml only when used)
+        from localcloud.fleet import load_fleet
 
         return load_fleet(self, source)

@@ -47,6 +47,10 @@ class Clock:
         self._offset = 0.0
         self._scheduler: Scheduler | None = None
 
+    @property
+    def manual(self) -> bool:
+        return self._manual
+
     def bind(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
 

@@ -1,7 +1,27 @@
-"""Fleet files: instances and load balancers declared in YAML, built through the APIs (filled in below)."""
+"""Fleet files: instances and load balancers declared in YAML, built through the APIs.
+
+    instances:
+      - name: web                      # group name; InstanceName of each instance is web-1, web-2, ...
+        count: 3
+        type: ecs.g6.large             # optional
+        tags: {app: web, "ecs-events:managed": "true"}
+        disks: [{size: 100, category: cloud_essd}]   # data disks (system disk is always there)
+        preemptible: false             # true -> SpotStrategy SpotAsPriceGo
+    load_balancers:
+      - name: web-lb
+        backends: [{instances: web, weight: 100}]    # every instance of group "web"
+        vserver_groups:
+          - name: web-8080
+            backends: [{instances: web, port: 8080, weight: 100}]
+
+Instances are created with the real SDK's RunInstancesRequest against the running LocalCloud (so they show in the
+call log like any client's); load balancers through the SLB service's public methods. Bad input raises
+``FleetError`` naming the file and the field.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,11 +30,152 @@ if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
 
+class FleetError(ValueError):
+    """A fleet file that cannot be built: ``<file>: <field>: <why>``."""
+
+
 @dataclass
 class FleetSummary:
-    instances: dict[str, list[str]] = field(default_factory=dict)
-    load_balancers: dict[str, str] = field(default_factory=dict)
+    instances: dict[str, list[str]] = field(default_factory=dict)  # group name -> instance ids
+    load_balancers: dict[str, str] = field(default_factory=dict)  # lb name -> lb id
+    vserver_groups: dict[str, str] = field(default_factory=dict)  # "lb/group" -> group id
+
+    @property
+    def instance_ids(self) -> list[str]:
+        return [i for ids in self.instances.values() for i in ids]
+
+    def describe(self) -> str:
+        groups = ", ".join(f"{name}: {len(ids)}" for name, ids in self.instances.items())
+        return f"{len(self.instance_ids)} instances ({groups}), {len(self.load_balancers)} load balancers"
 
 
-def load_fleet(cloud: LocalCloud, source: str | Path | dict[str, Any]) -> FleetSummary:
-    raise NotImplementedError("fleet loading is being written")
+class _Reader:
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, where: str, why: str) -> FleetError:
+        return FleetError(f"{self.origin}: {where}: {why}")
+
+    def items(self, doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = doc.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, "must be a list of mappings")
+        return value
+
+    def name(self, item: dict[str, Any], where: str) -> str:
+        name = item.get("name")
+        if not isinstance(name, str) or not name:
+            raise self.fail(f"{where}.name", "required, a non-empty string")
+        return name
+
+    def integer(self, item: dict[str, Any], key: str, where: str, *, default: int, lo: int, hi: int) -> int:
+        value = item.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            raise self.fail(f"{where}.{key}", f"must be an integer from {lo} to {hi}")
+        return value
+
+
+def _read(source: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
+    if isinstance(source, dict):
+        return source, "<fleet>"
+    import yaml
+
+    path = Path(source)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FleetError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise FleetError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise FleetError(f"{path}: top level must be a mapping with instances / load_balancers")
+    return doc, str(path)
+
+
+def load_fleet(cloud: LocalCloud, source: str | Path | dict[str, Any], running: bool = True) -> FleetSummary:
+    """Build the fleet; with ``running`` and a manual clock, advance it until the instances are Running."""
+    doc, origin = _read(source)
+    reader = _Reader(origin)
+    summary = FleetSummary()
+    client = cloud.acs_client()
+    for n, item in enumerate(reader.items(doc, "instances")):
+        where = f"instances[{n}]"
+        name = reader.name(item, where)
+        if name in summary.instances:
+            raise reader.fail(f"{where}.name", f"duplicate group {name!r}")
+        summary.instances[name] = _run_group(client, reader, item, name, where)
+    for n, item in enumerate(reader.items(doc, "load_balancers")):
+        _build_lb(cloud, reader, summary, item, f"load_balancers[{n}]")
+    if running and cloud.ctx.clock.manual:
+        cloud.advance(cloud.ecs.delays.create + cloud.ecs.delays.start)
+    return summary
+
+
+def _run_group(client: Any, reader: _Reader, item: dict[str, Any], name: str, where: str) -> list[str]:
+    from aliyunsdkcore.acs_exception.exceptions import ServerException
+    from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest
+
+    count = reader.integer(item, "count", where, default=1, lo=1, hi=100)
+    tags = item.get("tags") or {}
+    if not isinstance(tags, dict):
+        raise reader.fail(f"{where}.tags", "must be a mapping of key: value")
+    disks = item.get("disks") or []
+    if not isinstance(disks, list) or not all(isinstance(d, dict) for d in disks):
+        raise reader.fail(f"{where}.disks", "must be a list of {size, category} mappings")
+    ids: list[str] = []
+    for i in range(count):
+        request = RunInstancesRequest()
+        request.set_Amount(1)
+        request.set_InstanceName(f"{name}-{i + 1}" if count > 1 else name)
+        request.set_InstanceType(str(item.get("type", "ecs.g6.large")))
+        request.set_ImageId(str(item.get("image", "aliyun_3_x64_20G_alibase_20240819.vhd")))
+        if tags:
+            request.set_Tags([{"Key": str(k), "Value": str(v)} for k, v in tags.items()])
+        if disks:
+            request.set_DataDisks(
+                [{"Size": d.get("size", 40), "Category": d.get("category", "cloud_essd")} for d in disks]
+            )
+        if item.get("preemptible"):
+            request.set_SpotStrategy("SpotAsPriceGo")
+        try:
+            body = json.loads(client.do_action_with_exception(request))
+        except ServerException as exc:  # a value the API refused (disk size, category...)
+            raise reader.fail(where, f"{exc.get_error_code()}: {exc.get_error_msg()}") from None
+        ids.extend(body["InstanceIdSets"]["InstanceIdSet"])
+    return ids
+
+
+def _members(
+    reader: _Reader, summary: FleetSummary, backends: Any, where: str, ports: bool
+) -> list[tuple[str, int, int]]:
+    if not isinstance(backends, list):
+        raise reader.fail(where, "must be a list of {instances, weight} mappings")
+    out: list[tuple[str, int, int]] = []
+    for n, spec in enumerate(backends):
+        at = f"{where}[{n}]"
+        if not isinstance(spec, dict):
+            raise reader.fail(at, "must be a mapping")
+        group = spec.get("instances")
+        if group not in summary.instances:
+            raise reader.fail(f"{at}.instances", f"no instance group named {group!r}")
+        weight = reader.integer(spec, "weight", at, default=100, lo=0, hi=100)
+        port = reader.integer(spec, "port", at, default=80, lo=1, hi=65535) if ports else 0
+        out.extend((instance_id, port, weight) for instance_id in summary.instances[str(group)])
+    return out
+
+
+def _build_lb(cloud: LocalCloud, reader: _Reader, summary: FleetSummary, item: dict[str, Any], where: str) -> None:
+    name = reader.name(item, where)
+    account, region = cloud.account_id, cloud.region_id
+    lb_id = cloud.slb.create_load_balancer(account, region, name=name)
+    summary.load_balancers[name] = lb_id
+    members = _members(reader, summary, item.get("backends") or [], f"{where}.backends", ports=False)
+    for start in range(0, len(members), 20):  # AddBackendServers takes at most 20 at a time
+        chunk = members[start : start + 20]
+        cloud.slb.add_backend_servers(account, region, lb_id, [(sid, weight) for sid, _, weight in chunk])
+    for n, group in enumerate(reader.items(item, "vserver_groups")):
+        at = f"{where}.vserver_groups[{n}]"
+        group_name = reader.name(group, at)
+        servers = _members(reader, summary, group.get("backends") or [], f"{at}.backends", ports=True)
+        group_id = cloud.slb.create_vserver_group(account, region, lb_id, group_name, servers)
+        summary.vserver_groups[f"{name}/{group_name}"] = group_id

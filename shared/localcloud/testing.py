@@ -44,7 +44,7 @@ def sdk_call(client: Any, request: Any) -> dict[str, Any]:
 def sdk_error(client: Any, request: Any) -> Any:
     """Send a request that must fail with a ServerException and return it (``get_error_code()``,
     ``get_http_status()``, ``get_error_msg()``)."""
-    from aliyunsdkcore.acs_exception.exceptions import ServerException  # noqa: PLC0415 (no SDK at import time)
+    from aliyunsdkcore.acs_exception.exceptions import ServerException
 
     with pytest.raises(ServerException) as info:
         client.do_action_with_exception(request)

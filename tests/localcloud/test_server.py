@@ -117,7 +117,7 @@ def test_ids_are_deterministic_from_the_seed(localcloud: LocalCloud, run: Run) -
     assert run(amount=3) == first
     with LocalCloud(seed=7) as other:
         client: AcsClient = other.acs_client()
-        from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest  # noqa: PLC0415
+        from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest
 
         request = RunInstancesRequest()
         request.set_Amount(3)

@@ -120,8 +120,8 @@ class EcsBackend:
         self.failing_snapshot_disks: set[str] = set()
         self._ip_seq = 10
         # System events and Cloud Assistant state (see events.py / assistant.py).
-        from localcloud.ecs.assistant import Assistant  # noqa: PLC0415 (circular: they import this module)
-        from localcloud.ecs.events import SystemEvents  # noqa: PLC0415
+        from localcloud.ecs.assistant import Assistant
+        from localcloud.ecs.events import SystemEvents
 
         self.events = SystemEvents(self)
         self.assistant = Assistant(self)

@@ -1,0 +1,87 @@
+"""Serving a LocalCloud from the command line (``ecs-events localcloud`` and ``python -m localcloud``).
+
+Defaults: ``--host 127.0.0.1 --port 8080 --seed 0``, the key pair ``LTAI-localcloud`` / ``localcloud-secret``,
+account ``1234567890123456``, region ``cn-hangzhou``. The clock follows wall time, so instances start, snapshots
+complete and system events execute on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable
+
+from localcloud.core import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_REGION,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080; 0 picks one)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for deterministic ids and faults (default 0)")
+    parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID, help=f"default {DEFAULT_ACCESS_KEY_ID}")
+    parser.add_argument(
+        "--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET, help=f"default {DEFAULT_ACCESS_KEY_SECRET}"
+    )
+    parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID, help=f"default {DEFAULT_ACCOUNT_ID}")
+    parser.add_argument("--region", default=DEFAULT_REGION, help=f"default {DEFAULT_REGION}")
+    parser.add_argument("--fleet", metavar="FILE", help="YAML fleet file to build at start (instances, SLBs)")
+    parser.add_argument("--events-queue", metavar="NAME", help="create this MNS queue and route ECS events to it")
+
+
+def serve(
+    args: argparse.Namespace, ready: Callable[[], None] | None = None, stop: threading.Event | None = None
+) -> int:
+    """Start, print the endpoint and credentials, and serve until Ctrl-C (or ``stop`` is set)."""
+    from localcloud.cloud import LocalCloud
+    from localcloud.fleet import FleetError
+
+    cloud = LocalCloud(
+        args.seed,
+        region_id=args.region,
+        access_key_id=args.access_key_id,
+        access_key_secret=args.access_key_secret,
+        account_id=args.account_id,
+        host=args.host,
+        port=args.port,
+        manual_clock=False,
+    )
+    try:
+        cloud.start()
+    except OSError as exc:
+        print(f"ecs-events localcloud: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        if args.events_queue:
+            cloud.route_events_to_queue(args.events_queue)
+        if args.fleet:
+            summary = cloud.load_fleet(args.fleet)
+            print(f"fleet: {summary.describe()}", flush=True)
+        print(f"endpoint: http://{cloud.endpoint}  (Ecs, Slb, Mns; region {args.region})", flush=True)
+        print(f"credentials: {args.access_key_id} / {args.access_key_secret}  (account {args.account_id})", flush=True)
+        if args.events_queue:
+            print(f"events: MNS queue {args.events_queue}", flush=True)
+        if ready is not None:
+            ready()
+        waiter = stop or threading.Event()
+        while not waiter.wait(0.5):
+            cloud.ctx.scheduler.run_due()
+    except FleetError as exc:
+        print(f"ecs-events localcloud: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cloud.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description="Serve a local Alibaba Cloud.")
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))

@@ -36,7 +36,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: LocalCloudHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)  # noqa: UP031
+        log.debug("%s - %s", self.address_string(), format % args)
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

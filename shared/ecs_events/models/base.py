@@ -120,3 +120,26 @@ class Notification(WireModel):
             "region": self.region,
             "account": self.account,
         }
+
+
+class SystemEventContent(WireModel):
+    """The content fields instance and disk system events share (seed 4.2)."""
+
+    event_id: str | None = Field(None, alias="eventId")
+    event_type: str | None = Field(None, alias="eventType")
+    event_status: SystemEventStatus | None = Field(None, alias="eventStatus")
+    execute_start_time: WireTime | None = Field(None, alias="executeStartTime")
+    execute_finish_time: WireTime | None = Field(None, alias="executeFinishTime")
+
+
+class SystemEvent(Notification):
+    """An instance or disk system event. The status is ``content.eventStatus``: the seed's Avoided example
+    keeps a stale ``:Scheduled`` in its name."""
+
+    content: SystemEventContent
+
+    @property
+    def status(self) -> str | None:
+        if self.content.event_status is not None:
+            return self.content.event_status.value
+        return super().status

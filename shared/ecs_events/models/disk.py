@@ -9,33 +9,21 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from ecs_events.models.base import EventKind, Notification, SystemEventStatus, WireModel
-from ecs_events.models.times import WireTime
+from ecs_events.models.base import EventKind, SystemEvent, SystemEventContent
 
 DISK_EVENT_TYPES = frozenset({"Degraded", "SeverelyDegraded", "Stalled", "ErrorDetected"})
 
 
-class DiskSystemEventContent(WireModel):
-    event_id: str | None = Field(None, alias="eventId")
+class DiskSystemEventContent(SystemEventContent):
     disk_id: str = Field(alias="diskId")
     device: str | None = None
-    event_type: str | None = Field(None, alias="eventType")
-    event_status: SystemEventStatus | None = Field(None, alias="eventStatus")
-    execute_start_time: WireTime | None = Field(None, alias="executeStartTime")
-    execute_finish_time: WireTime | None = Field(None, alias="executeFinishTime")
     ecs_instance_id: str | None = Field(None, alias="ecsInstanceId")
     ecs_instance_name: str | None = Field(None, alias="ecsInstanceName")
 
 
-class DiskSystemEvent(Notification):
+class DiskSystemEvent(SystemEvent):
     kind: ClassVar[EventKind] = EventKind.DISK_SYSTEM_EVENT
     content: DiskSystemEventContent
-
-    @property
-    def status(self) -> str | None:
-        if self.content.event_status is not None:
-            return self.content.event_status.value
-        return super().status
 
     @property
     def instance_id(self) -> str | None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from ecs_events.models.base import EventKind, Notification, SystemEventStatus, WireModel
+from ecs_events.models.base import EventKind, SystemEvent, SystemEventContent
 from ecs_events.models.times import WireTime
 
 MAINTENANCE_TYPES = frozenset(
@@ -41,29 +41,17 @@ BILLING_TYPES = frozenset(
 INSTANCE_EVENT_TYPES = MAINTENANCE_TYPES | FAILURE_TYPES | BILLING_TYPES
 
 
-class InstanceSystemEventContent(WireModel):
-    event_id: str | None = Field(None, alias="eventId")
+class InstanceSystemEventContent(SystemEventContent):
     publish_time: WireTime | None = Field(None, alias="publishTime")
-    not_before: WireTime | None = Field(None, alias="notBefore")
+    not_before: WireTime | None = Field(None, alias="notBefore")  # maintenance events only
     instance_id: str | None = Field(None, alias="instanceId")
-    event_type: str | None = Field(None, alias="eventType")
-    event_status: SystemEventStatus | None = Field(None, alias="eventStatus")
-    execute_start_time: WireTime | None = Field(None, alias="executeStartTime")
-    execute_finish_time: WireTime | None = Field(None, alias="executeFinishTime")
 
 
-class InstanceSystemEvent(Notification):
-    """Maintenance, failure, billing and security events of one instance. Status from ``content.eventStatus``:
-    the seed's Avoided example keeps a stale ``:Scheduled`` in its name."""
+class InstanceSystemEvent(SystemEvent):
+    """Maintenance, failure, billing and security events of one instance."""
 
     kind: ClassVar[EventKind] = EventKind.INSTANCE_SYSTEM_EVENT
     content: InstanceSystemEventContent
-
-    @property
-    def status(self) -> str | None:
-        if self.content.event_status is not None:
-            return self.content.event_status.value
-        return super().status
 
     @property
     def instance_id(self) -> str | None:

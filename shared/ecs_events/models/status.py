@@ -61,15 +61,17 @@ class PreemptibleInstanceInterruption(Notification):
         return self.content.instance_id
 
 
-class DiskOperationContent(WireModel):
-    disk_id: str = Field(alias="diskId")
-    operation: str | None = None  # AttachDisk | DetachDisk
+class ResultContent(WireModel):
+    """Content of a notification that reports an operation's result."""
+
     result: OperationResult
+    disk_id: str | None = Field(None, alias="diskId")
 
 
-class DiskOperationCompleted(Notification):
-    kind: ClassVar[EventKind] = EventKind.DISK_OPERATION
-    content: DiskOperationContent
+class ResultNotification(Notification):
+    """A finished disk operation or snapshot: about a disk, not an instance; ``failed`` is what playbooks read."""
+
+    content: ResultContent
 
     @property
     def instance_id(self) -> str | None:
@@ -84,33 +86,29 @@ class DiskOperationCompleted(Notification):
         return self.content.result is OperationResult.FAILED
 
 
-class SnapshotContent(WireModel):
-    result: OperationResult
+class DiskOperationContent(ResultContent):
+    disk_id: str = Field(alias="diskId")
+    operation: str | None = None  # AttachDisk | DetachDisk
+
+
+class DiskOperationCompleted(ResultNotification):
+    kind: ClassVar[EventKind] = EventKind.DISK_OPERATION
+    content: DiskOperationContent
+
+
+class SnapshotContent(ResultContent):
     snapshot_id: str = Field(alias="snapshotId")
     snapshot_name: str | None = Field(None, alias="snapshotName")
-    disk_id: str | None = Field(None, alias="diskId")
     start_time: WireTime | None = Field(None, alias="startTime")
     end_time: WireTime | None = Field(None, alias="endTime")
 
 
-class SnapshotCompleted(Notification):
+class SnapshotCompleted(ResultNotification):
     """``Snapshot:CreateSnapshotCompleted``. Snapshots made by an automatic policy send none."""
 
     kind: ClassVar[EventKind] = EventKind.SNAPSHOT_COMPLETED
     content: SnapshotContent
 
     @property
-    def instance_id(self) -> str | None:
-        return None
-
-    @property
-    def disk_id(self) -> str | None:
-        return self.content.disk_id
-
-    @property
     def snapshot_id(self) -> str | None:
         return self.content.snapshot_id
-
-    @property
-    def failed(self) -> bool:
-        return self.content.result is OperationResult.FAILED

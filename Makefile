@@ -21,13 +21,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check shared tests bench
+	$(BIN)/ruff format --check shared tests bench
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format .
-	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format shared tests bench
+	$(BIN)/ruff check --fix shared tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py

@@ -10,12 +10,15 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
 from localcloud.core import CallRecord, CloudContext
-from localcloud.errors import CloudError, missing_parameter
+from localcloud.errors import CloudError, ConnectionResetFault, internal_error, missing_parameter
+
+log = logging.getLogger("localcloud")
 
 # Parameters the SDK adds to every call; services never see them.
 COMMON_PARAMS = frozenset(
@@ -88,7 +91,13 @@ class RpcDispatcher:
                 region_id=params.get("RegionId") or self.ctx.region_id,
                 request_id=request_id,
             )
-            result = dict(service.handle(call))
+            try:
+                result = dict(service.handle(call))
+            except (CloudError, ConnectionResetFault):
+                raise
+            except Exception as exc:  # a bug in the fake: answer as the cloud would, keep the traceback in the log
+                log.exception("localcloud %s.%s failed", product, action)
+                raise internal_error() from exc
             result["RequestId"] = request_id
             payload = result
         except CloudError as err:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from localcloud.cloud import LocalCloud
+from localcloud.core import CallRecord
 
 
 @pytest.fixture(scope="session")
@@ -35,17 +36,47 @@ def localcloud(_localcloud_server: LocalCloud) -> Iterator[LocalCloud]:
         _localcloud_server.reset()
 
 
+def _acs(client: Any) -> Any:
+    return client.acs_client() if isinstance(client, LocalCloud) else client
+
+
 def sdk_call(client: Any, request: Any) -> dict[str, Any]:
-    """Send one aliyunsdkcore request and decode its JSON body."""
-    result: dict[str, Any] = json.loads(client.do_action_with_exception(request))
+    """Send one aliyunsdkcore request and decode its JSON body. ``client`` is an AcsClient or a LocalCloud (its
+    ``acs_client()``)."""
+    result: dict[str, Any] = json.loads(_acs(client).do_action_with_exception(request))
     return result
 
 
 def sdk_error(client: Any, request: Any) -> Any:
     """Send a request that must fail with a ServerException and return it (``get_error_code()``,
-    ``get_http_status()``, ``get_error_msg()``)."""
+    ``get_http_status()``, ``get_error_msg()``). ``client`` is an AcsClient or a LocalCloud."""
     from aliyunsdkcore.acs_exception.exceptions import ServerException
 
     with pytest.raises(ServerException) as info:
-        client.do_action_with_exception(request)
+        _acs(client).do_action_with_exception(request)
     return info.value
+
+
+def mns_error(fn: Any, *args: Any) -> Any:
+    """Call an aliyun-mns-sdk method that must fail with an MNSServerException and return it (``.type``,
+    ``.status``, ...)."""
+    from mns.mns_exception import MNSServerException
+
+    with pytest.raises(MNSServerException) as info:
+        fn(*args)
+    return info.value
+
+
+def last_call(cloud: LocalCloud, action: str, product: str | None = None) -> CallRecord:
+    """The last call of ``action`` (of ``product``, if given) in the cloud's call log."""
+    return cloud.call_log.calls(action, product)[-1]
+
+
+def make_queue(cloud: LocalCloud, name: str = "q1", encoding: bool = True, **meta: Any) -> Any:
+    """Create an MNS queue through the SDK (``meta``: QueueMeta keyword arguments) and return the SDK Queue."""
+    from mns.queue import QueueMeta
+
+    queue = cloud.mns_account().get_queue(name)
+    queue.set_encoding(encoding)
+    queue.create(QueueMeta(**meta))
+    return queue

@@ -5,33 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from typing import Any
 
 import pytest
-from mns.mns_exception import MNSServerException
 from mns.queue import Message, QueueMeta
 
 from localcloud.cloud import LocalCloud
+from localcloud.testing import last_call, make_queue
+from localcloud.testing import mns_error as server_error
 
 # The SDK marks the queue counters (ActiveMessages, ...) deprecated but still reads them.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def make_queue(cloud: LocalCloud, name: str = "q1", encoding: bool = True, **meta: Any) -> Any:
-    queue = cloud.mns_account().get_queue(name)
-    queue.set_encoding(encoding)
-    queue.create(QueueMeta(**meta))
-    return queue
-
-
-def server_error(fn: Any, *args: Any) -> MNSServerException:
-    with pytest.raises(MNSServerException) as info:
-        fn(*args)
-    return info.value
-
-
-def last_status(cloud: LocalCloud, action: str) -> int:
-    return cloud.call_log.calls(action, "Mns")[-1].status
 
 
 # -- queue lifecycle ----------------------------------------------------------------------------------------------
@@ -41,7 +24,7 @@ def test_create_queue_returns_url_and_get_attributes_shows_defaults(localcloud: 
     queue = localcloud.mns_account().get_queue("orders")
     url = queue.create(QueueMeta())
     assert url == "http://1234567890123456.mns.cn-hangzhou.aliyuncs.com/queues/orders"
-    assert last_status(localcloud, "CreateQueue") == 201
+    assert last_call(localcloud, "CreateQueue").status == 201
     meta = queue.get_attributes()
     assert (meta.queue_name, meta.visibility_timeout, meta.maximum_message_size) == ("orders", 30, 65536)
     assert (meta.message_retention_period, meta.delay_seconds, meta.polling_wait_seconds) == (345600, 0, 0)
@@ -54,10 +37,10 @@ def test_create_queue_again_with_same_attributes_is_204_and_different_is_queue_a
 ) -> None:
     queue = make_queue(localcloud, vis_timeout=60)
     queue.create(QueueMeta(vis_timeout=60))
-    assert last_status(localcloud, "CreateQueue") == 204
+    assert last_call(localcloud, "CreateQueue").status == 204
     err = server_error(queue.create, QueueMeta(vis_timeout=10))
     assert err.type == "QueueAlreadyExist"
-    assert last_status(localcloud, "CreateQueue") == 409
+    assert last_call(localcloud, "CreateQueue").status == 409
 
 
 def test_set_queue_attributes_changes_only_given_fields(localcloud: LocalCloud) -> None:
@@ -72,7 +55,7 @@ def test_out_of_range_attribute_is_invalid_argument(localcloud: LocalCloud) -> N
     err = server_error(queue.create, QueueMeta(vis_timeout=50000))
     assert err.type == "InvalidArgument"
     assert "VisibilityTimeout" in err.message
-    assert last_status(localcloud, "CreateQueue") == 400
+    assert last_call(localcloud, "CreateQueue").status == 400
 
 
 def test_invalid_queue_name_is_invalid_argument(localcloud: LocalCloud) -> None:
@@ -84,14 +67,14 @@ def test_missing_queue_is_queue_not_exist_404(localcloud: LocalCloud) -> None:
     queue = localcloud.mns_account().get_queue("nope")
     for call in (queue.get_attributes, lambda: queue.send_message(Message("x")), lambda: queue.receive_message(0)):
         assert server_error(call).type == "QueueNotExist"
-    assert last_status(localcloud, "ReceiveMessage") == 404
+    assert last_call(localcloud, "ReceiveMessage").status == 404
 
 
 def test_delete_queue_drops_it_and_is_idempotent(localcloud: LocalCloud) -> None:
     queue = make_queue(localcloud)
     queue.delete()
     queue.delete()
-    assert last_status(localcloud, "DeleteQueue") == 204
+    assert last_call(localcloud, "DeleteQueue").status == 204
     assert server_error(queue.get_attributes).type == "QueueNotExist"
 
 
@@ -125,7 +108,7 @@ def test_send_receive_delete_with_base64_encoding(localcloud: LocalCloud) -> Non
     assert got.next_visible_time == now_ms + 30_000
     assert got.priority == 8
     queue.delete_message(got.receipt_handle)
-    assert last_status(localcloud, "DeleteMessage") == 204
+    assert last_call(localcloud, "DeleteMessage").status == 204
     assert server_error(queue.receive_message, 0).type == "MessageNotExist"
 
 
@@ -140,7 +123,7 @@ def test_empty_queue_receive_is_message_not_exist_404(localcloud: LocalCloud) ->
     queue = make_queue(localcloud)
     err = server_error(queue.receive_message, 0)
     assert (err.type, err.message) == ("MessageNotExist", "Message not exist.")
-    assert last_status(localcloud, "ReceiveMessage") == 404
+    assert last_call(localcloud, "ReceiveMessage").status == 404
 
 
 def test_peek_does_not_change_the_message(localcloud: LocalCloud) -> None:
@@ -189,7 +172,7 @@ def test_handle_of_a_message_whose_visibility_ended_is_message_not_exist(localcl
     got = queue.receive_message(0)
     localcloud.clock.advance(11)
     assert server_error(queue.delete_message, got.receipt_handle).type == "MessageNotExist"
-    assert last_status(localcloud, "DeleteMessage") == 404
+    assert last_call(localcloud, "DeleteMessage").status == 404
 
 
 def test_change_visibility_returns_a_new_handle_and_the_old_one_is_rejected(localcloud: LocalCloud) -> None:
@@ -201,7 +184,7 @@ def test_change_visibility_returns_a_new_handle_and_the_old_one_is_rejected(loca
     assert int(changed.next_visible_time) == int(localcloud.clock.now().timestamp() * 1000) + 120_000
     err = server_error(queue.delete_message, got.receipt_handle)
     assert err.type == "ReceiptHandleError"
-    assert last_status(localcloud, "DeleteMessage") == 400
+    assert last_call(localcloud, "DeleteMessage").status == 400
     localcloud.clock.advance(60)  # past the old 30 s, within the new 120 s: still invisible
     assert server_error(queue.receive_message, 0).type == "MessageNotExist"
     queue.delete_message(changed.receipt_handle)
@@ -313,7 +296,7 @@ def test_batch_delete_with_partial_errors(localcloud: LocalCloud) -> None:
             "ReceiptHandle": "garbage",
         }
     ]
-    assert last_status(localcloud, "BatchDeleteMessage") == 404
+    assert last_call(localcloud, "BatchDeleteMessage").status == 404
     localcloud.clock.advance(60)
     assert server_error(queue.receive_message, 0).type == "MessageNotExist"  # both real handles were deleted
 
@@ -322,7 +305,7 @@ def test_batch_delete_all_good_is_204(localcloud: LocalCloud) -> None:
     queue = make_queue(localcloud)
     queue.batch_send_message([Message("a"), Message("b")])
     queue.batch_delete_message([m.receipt_handle for m in queue.batch_receive_message(2, 0)])
-    assert last_status(localcloud, "BatchDeleteMessage") == 204
+    assert last_call(localcloud, "BatchDeleteMessage").status == 204
 
 
 # -- long poll ----------------------------------------------------------------------------------------------------

@@ -8,13 +8,12 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import pytest
-from mns.mns_exception import MNSServerException
-from mns.queue import QueueMeta
 from mns.subscription import SubscriptionMeta
 from mns.topic import Base64TopicMessage, TopicMessage, TopicMeta
 
 from localcloud.cloud import LocalCloud
+from localcloud.testing import last_call, make_queue
+from localcloud.testing import mns_error as server_error
 
 ACCOUNT = "1234567890123456"
 
@@ -29,28 +28,11 @@ def make_topic(cloud: LocalCloud, name: str = "t1") -> Any:
     return topic
 
 
-def make_queue(cloud: LocalCloud, name: str, encoding: bool = False) -> Any:
-    queue = cloud.mns_account().get_queue(name)
-    queue.set_encoding(encoding)
-    queue.create(QueueMeta())
-    return queue
-
-
-def server_error(fn: Any, *args: Any) -> MNSServerException:
-    with pytest.raises(MNSServerException) as info:
-        fn(*args)
-    return info.value
-
-
-def last_status(cloud: LocalCloud, action: str) -> int:
-    return cloud.call_log.calls(action, "Mns")[-1].status
-
-
 def test_create_topic_and_get_attributes(localcloud: LocalCloud) -> None:
     topic = localcloud.mns_account().get_topic("alerts")
     url = topic.create(TopicMeta())
     assert url == f"http://{ACCOUNT}.mns.cn-hangzhou.aliyuncs.com/topics/alerts"
-    assert last_status(localcloud, "CreateTopic") == 201
+    assert last_call(localcloud, "CreateTopic").status == 201
     meta = topic.get_attributes()
     assert (meta.topic_name, meta.maximum_message_size, meta.message_count) == ("alerts", 65536, 0)
     assert meta.logging_enabled is False
@@ -59,37 +41,37 @@ def test_create_topic_and_get_attributes(localcloud: LocalCloud) -> None:
 def test_create_topic_twice_same_is_204_different_is_topic_already_exist(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
     topic.create(TopicMeta())
-    assert last_status(localcloud, "CreateTopic") == 204
+    assert last_call(localcloud, "CreateTopic").status == 204
     err = server_error(topic.create, TopicMeta(maximum_message_size=2048))
     assert err.type == "TopicAlreadyExist"
-    assert last_status(localcloud, "CreateTopic") == 409
+    assert last_call(localcloud, "CreateTopic").status == 409
 
 
 def test_missing_topic_is_topic_not_exist_404(localcloud: LocalCloud) -> None:
     topic = localcloud.mns_account().get_topic("nope")
     assert server_error(topic.get_attributes).type == "TopicNotExist"
     assert server_error(topic.publish_message, TopicMessage("x")).type == "TopicNotExist"
-    assert last_status(localcloud, "PublishMessage") == 404
+    assert last_call(localcloud, "PublishMessage").status == 404
 
 
 def test_delete_topic(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
     topic.delete()
-    assert last_status(localcloud, "DeleteTopic") == 204
+    assert last_call(localcloud, "DeleteTopic").status == 204
     assert server_error(topic.get_attributes).type == "TopicNotExist"
 
 
 def test_publish_fans_out_to_two_queues_simplified_and_json(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
-    raw_q = make_queue(localcloud, "raw")
-    json_q = make_queue(localcloud, "structured")
+    raw_q = make_queue(localcloud, "raw", encoding=False)
+    json_q = make_queue(localcloud, "structured", encoding=False)
     topic.get_subscription("to-raw").subscribe(
         SubscriptionMeta(queue_endpoint("raw"), notify_content_format="SIMPLIFIED")
     )
     topic.get_subscription("to-json").subscribe(
         SubscriptionMeta(queue_endpoint("structured"), notify_content_format="JSON")
     )
-    assert last_status(localcloud, "Subscribe") == 201
+    assert last_call(localcloud, "Subscribe").status == 201
 
     published = topic.publish_message(TopicMessage("hello topic", message_tag="ops"))
     assert published.message_body_md5 == hashlib.md5(b"hello topic").hexdigest().upper()
@@ -113,7 +95,7 @@ def test_publish_fans_out_to_two_queues_simplified_and_json(localcloud: LocalClo
 
 def test_base64_topic_message_reaches_an_encoding_queue_as_the_original_bytes(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
-    queue = make_queue(localcloud, "q", encoding=True)
+    queue = make_queue(localcloud, "q")
     topic.get_subscription("s").subscribe(SubscriptionMeta(queue_endpoint("q"), notify_content_format="SIMPLIFIED"))
     topic.publish_message(Base64TopicMessage('{"name": "Instance:StateChange"}'))
     assert queue.receive_message(0).message_body == b'{"name": "Instance:StateChange"}'
@@ -121,7 +103,7 @@ def test_base64_topic_message_reaches_an_encoding_queue_as_the_original_bytes(lo
 
 def test_xml_format_is_the_default_and_carries_the_notification_fields(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
-    queue = make_queue(localcloud, "q")
+    queue = make_queue(localcloud, "q", encoding=False)
     topic.get_subscription("s").subscribe(SubscriptionMeta(queue_endpoint("q")))
     assert topic.get_subscription("s").get_attributes().notify_content_format == "XML"
     published = topic.publish_message(TopicMessage("<b>&</b>"))
@@ -135,7 +117,7 @@ def test_xml_format_is_the_default_and_carries_the_notification_fields(localclou
 
 def test_plain_queue_name_endpoint_is_accepted(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
-    queue = make_queue(localcloud, "plain")
+    queue = make_queue(localcloud, "plain", encoding=False)
     topic.get_subscription("s").subscribe(SubscriptionMeta("plain", notify_content_format="SIMPLIFIED"))
     topic.publish_message(TopicMessage("by name"))
     assert queue.receive_message(0).message_body == "by name"
@@ -143,7 +125,7 @@ def test_plain_queue_name_endpoint_is_accepted(localcloud: LocalCloud) -> None:
 
 def test_filter_tag_selects_messages(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
-    queue = make_queue(localcloud, "q")
+    queue = make_queue(localcloud, "q", encoding=False)
     topic.get_subscription("s").subscribe(
         SubscriptionMeta(queue_endpoint("q"), notify_content_format="SIMPLIFIED", filter_tag="critical")
     )
@@ -155,7 +137,7 @@ def test_filter_tag_selects_messages(localcloud: LocalCloud) -> None:
 
 def test_subscription_attributes_and_listing(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
-    make_queue(localcloud, "q")
+    make_queue(localcloud, "q", encoding=False)
     topic.get_subscription("b").subscribe(SubscriptionMeta(queue_endpoint("q"), notify_content_format="JSON"))
     topic.get_subscription("a").subscribe(SubscriptionMeta(queue_endpoint("q"), filter_tag="x"))
     meta = topic.get_subscription("b").get_attributes()
@@ -176,23 +158,23 @@ def test_subscribe_again_same_is_204_different_is_subscription_already_exist(loc
     sub = topic.get_subscription("s")
     sub.subscribe(SubscriptionMeta(queue_endpoint("q")))
     sub.subscribe(SubscriptionMeta(queue_endpoint("q")))
-    assert last_status(localcloud, "Subscribe") == 204
+    assert last_call(localcloud, "Subscribe").status == 204
     err = server_error(sub.subscribe, SubscriptionMeta(queue_endpoint("other")))
     assert err.type == "SubscriptionAlreadyExist"
-    assert last_status(localcloud, "Subscribe") == 409
+    assert last_call(localcloud, "Subscribe").status == 409
 
 
 def test_unsubscribe_stops_delivery(localcloud: LocalCloud) -> None:
     topic = make_topic(localcloud)
-    queue = make_queue(localcloud, "q")
+    queue = make_queue(localcloud, "q", encoding=False)
     sub = topic.get_subscription("s")
     sub.subscribe(SubscriptionMeta(queue_endpoint("q"), notify_content_format="SIMPLIFIED"))
     sub.unsubscribe()
-    assert last_status(localcloud, "Unsubscribe") == 204
+    assert last_call(localcloud, "Unsubscribe").status == 204
     topic.publish_message(TopicMessage("nobody listens"))
     assert server_error(queue.receive_message, 0).type == "MessageNotExist"
     assert server_error(sub.get_attributes).type == "SubscriptionNotExist"
-    assert last_status(localcloud, "GetSubscriptionAttributes") == 404
+    assert last_call(localcloud, "GetSubscriptionAttributes").status == 404
 
 
 def test_subscribe_to_missing_topic_and_bad_format(localcloud: LocalCloud) -> None:

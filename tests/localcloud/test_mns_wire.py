@@ -8,18 +8,19 @@ import hashlib
 import http.client
 import xml.etree.ElementTree as ET
 from email.utils import formatdate
-from typing import Any
 
 import pytest
 from mns.account import Account, AccountMeta
 from mns.auth import Credentials
 from mns.mns_client import MNSClient
-from mns.mns_exception import MNSClientNetworkException, MNSServerException
+from mns.mns_exception import MNSClientNetworkException
 from mns.queue import Message, QueueMeta
 
 from localcloud.cloud import LocalCloud
 from localcloud.errors import CloudError
 from localcloud.mns import auth, wire
+from localcloud.testing import last_call
+from localcloud.testing import mns_error as server_error
 
 AK, SK = "LTAI-localcloud", "localcloud-secret"
 
@@ -56,16 +57,6 @@ def error_fields(payload: bytes) -> dict[str, str]:
     root = ET.fromstring(payload)
     assert root.tag == "{http://mns.aliyuncs.com/doc/v1/}Error"
     return {child.tag.rsplit("}", 1)[1]: child.text or "" for child in root}
-
-
-def server_error(fn: Any, *args: Any) -> MNSServerException:
-    with pytest.raises(MNSServerException) as info:
-        fn(*args)
-    return info.value
-
-
-def last_call(cloud: LocalCloud, action: str) -> Any:
-    return cloud.call_log.calls(action, "Mns")[-1]
 
 
 # -- signature ----------------------------------------------------------------------------------------------------

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkslb.request.v20140515.AddBackendServersRequest import AddBackendServersRequest
 from aliyunsdkslb.request.v20140515.CreateLoadBalancerRequest import CreateLoadBalancerRequest
 from aliyunsdkslb.request.v20140515.DeleteLoadBalancerRequest import DeleteLoadBalancerRequest
@@ -16,19 +14,10 @@ from aliyunsdkslb.request.v20140515.RemoveBackendServersRequest import RemoveBac
 from aliyunsdkslb.request.v20140515.SetBackendServersRequest import SetBackendServersRequest
 
 from localcloud.cloud import LocalCloud
+from localcloud.testing import sdk_call as send
+from localcloud.testing import sdk_error as fails
 
 WEB1, WEB2, WEB3 = "i-bp1web00000000000001", "i-bp1web00000000000002", "i-bp1web00000000000003"
-
-
-def send(cloud: LocalCloud, request: Any) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(cloud.acs_client().do_action_with_exception(request))
-    return body
-
-
-def fails(cloud: LocalCloud, request: Any) -> ServerException:
-    with pytest.raises(ServerException) as caught:
-        cloud.acs_client().do_action_with_exception(request)
-    return caught.value
 
 
 def create_lb(cloud: LocalCloud, name: str = "web", **setters: str) -> str:

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkslb.request.v20140515.AddBackendServersRequest import AddBackendServersRequest
 from aliyunsdkslb.request.v20140515.AddVServerGroupBackendServersRequest import AddVServerGroupBackendServersRequest
 from aliyunsdkslb.request.v20140515.CreateLoadBalancerRequest import CreateLoadBalancerRequest
@@ -26,21 +25,17 @@ from aliyunsdkslb.request.v20140515.SetBackendServersRequest import SetBackendSe
 from aliyunsdkslb.request.v20140515.SetVServerGroupAttributeRequest import SetVServerGroupAttributeRequest
 
 from localcloud.cloud import LocalCloud
+from localcloud.testing import sdk_call as send
+from localcloud.testing import sdk_error
 
 WEB1, WEB2 = "i-bp1web00000000000001", "i-bp1web00000000000002"
 MISSING_LB = "lb-bp1doesnotexist000000"
 MISSING_GROUP = "rsp-doesnotexist"
 
 
-def send(cloud: LocalCloud, request: Any) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(cloud.acs_client().do_action_with_exception(request))
-    return body
-
-
 def error(cloud: LocalCloud, request: Any) -> tuple[str, int]:
-    with pytest.raises(ServerException) as caught:
-        cloud.acs_client().do_action_with_exception(request)
-    return caught.value.get_error_code(), caught.value.get_http_status()
+    err = sdk_error(cloud, request)
+    return err.get_error_code(), err.get_http_status()
 
 
 def make(cls: Any, **setters: Any) -> Any:

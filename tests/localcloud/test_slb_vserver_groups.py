@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkslb.request.v20140515.AddVServerGroupBackendServersRequest import AddVServerGroupBackendServersRequest
 from aliyunsdkslb.request.v20140515.CreateLoadBalancerRequest import CreateLoadBalancerRequest
 from aliyunsdkslb.request.v20140515.CreateVServerGroupRequest import CreateVServerGroupRequest
@@ -21,19 +19,10 @@ from aliyunsdkslb.request.v20140515.RemoveVServerGroupBackendServersRequest impo
 from aliyunsdkslb.request.v20140515.SetVServerGroupAttributeRequest import SetVServerGroupAttributeRequest
 
 from localcloud.cloud import LocalCloud
+from localcloud.testing import sdk_call as send
+from localcloud.testing import sdk_error as fails
 
 WEB1, WEB2 = "i-bp1web00000000000001", "i-bp1web00000000000002"
-
-
-def send(cloud: LocalCloud, request: Any) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(cloud.acs_client().do_action_with_exception(request))
-    return body
-
-
-def fails(cloud: LocalCloud, request: Any) -> ServerException:
-    with pytest.raises(ServerException) as caught:
-        cloud.acs_client().do_action_with_exception(request)
-    return caught.value
 
 
 def members(*entries: tuple[str, Any, Any]) -> str:

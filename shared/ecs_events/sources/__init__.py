@@ -77,6 +77,10 @@ def _inner(value: Any, *, source: Source, field: str) -> Any:
 
 
 def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> Delivery:
+    # The plain notification first: it is what arrives most, and no other format has both name and content.
+    if ("content" in obj and "name" in obj) or _is_notification(obj):
+        source = hint or (Source.MNS_QUEUE if was_base64 else Source.CLOUDMONITOR)
+        return Delivery(source, parse_notification(obj, source=source.value), message_id=obj.get("id"))
     if is_timer_event(obj):
         return Delivery(Source.TIMER, TimerTick.from_wire(obj))
     if is_cloud_event(obj):
@@ -96,9 +100,6 @@ def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> 
         except InputError as exc:
             raise exc.within(Source.MNS_TOPIC_STREAM.value, "body") from None
         return Delivery(Source.MNS_TOPIC_STREAM, event)
-    if _is_notification(obj):
-        source = hint or (Source.MNS_QUEUE if was_base64 else Source.CLOUDMONITOR)
-        return Delivery(source, parse_notification(obj, source=source.value), message_id=obj.get("id"))
     keys = ", ".join(sorted(obj)[:8]) or "none"
     raise UnknownFormatError(
         f"not a CloudMonitor notification, MNS message, CloudEvent or timer event (top-level keys: {keys})",

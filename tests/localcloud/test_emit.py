@@ -170,3 +170,20 @@ def test_failing_target_never_fails_the_api_call(localcloud: LocalCloud, client:
     reboot.set_InstanceId(instance_id)
     assert "RequestId" in call(client, reboot)
     assert localcloud.emitted[-1]["content"]["state"] == "Stopping"
+
+
+def test_topic_json_format_is_unwrapped_as_an_mns_topic_message(localcloud: LocalCloud, running: Run) -> None:
+    """The JSON notify format (TopicOwner, TopicName, Message, ...) as the fake builds it is what our sources read."""
+    localcloud.mns.create_queue(localcloud.account_id, "topic-json")
+    localcloud.route_events_to_topic("ecs-topic")
+    localcloud.mns.subscribe(localcloud.account_id, "ecs-topic", "as-json", "topic-json", notify_content_format="JSON")
+    (instance_id,) = running()
+    bodies = drain(localcloud, "topic-json")
+    assert len(bodies) == 3
+    envelope = json.loads(bodies[-1])
+    assert {"TopicOwner", "TopicName", "Message", "MessageId", "PublishTime"} <= set(envelope)
+    (delivery,) = unwrap(bodies[-1])
+    assert delivery.source is Source.MNS_TOPIC
+    assert delivery.message_id == envelope["MessageId"]
+    assert delivery.event is not None
+    assert (delivery.event.name, delivery.event.instance_id) == ("Instance:StateChange", instance_id)

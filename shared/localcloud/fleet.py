@@ -78,7 +78,10 @@ class _Reader:
 def _read(source: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
     if isinstance(source, dict):
         return source, "<fleet>"
-    import yaml
+    try:
+        import yaml
+    except ImportError:  # the deployed package leaves it out: it is the localcloud extra
+        raise FleetError(f"{source}: reading a fleet file needs PyYAML: pip install 'ecs-events[localcloud]'") from None
 
     path = Path(source)
     try:

@@ -1,0 +1,110 @@
+"""Settings: one pydantic-settings model over the environment (what Function Compute passes a function).
+
+Every setting is ``ECS_EVENTS_<NAME>``; a bad value is one line naming the variable. The region defaults to FC's own
+(``FC_REGION``, then ``ALIBABA_CLOUD_REGION_ID``). Credentials are not settings: they come from the FC context or the
+``ALIBABA_CLOUD_*`` variables (see ``ecs_events.clients.resolve_credentials``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ecs_events.errors import EcsEventsError
+
+ENV_PREFIX = "ECS_EVENTS_"
+DEFAULT_TAG = "ecs-events:managed=true"
+DEFAULT_STORE = "sqlite:///ecs-events.sqlite3"
+
+
+class SettingsError(EcsEventsError):
+    """A setting has a bad value or a required one is missing; the message names the variable."""
+
+
+def _default_region() -> str:
+    return os.environ.get("FC_REGION") or os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    account_id: str | None = Field(None, description="the Alibaba Cloud account (uid) to act for; required to act")
+    region: str = Field(default_factory=_default_region, description="region of the ECS fleet (default: FC's)")
+    queue: str = Field("ecs-events", description="the MNS queue events arrive on; timers come back through it too")
+    dlq: str | None = Field(None, description="dead-letter queue (default <QUEUE>-dlq)")
+    store: str = Field(DEFAULT_STORE, description="sqlite:///PATH (embedded) or redis://HOST:PORT/DB (shared)")
+    policy: Path | None = Field(None, description="YAML policy file (windows, lead, budget, snapshots, overrides)")
+    dry_run: bool = Field(False, description="plan and log, make no mutating call")
+    tag: str = Field(DEFAULT_TAG, description="opt-in tag KEY=VALUE: only instances carrying it are acted on")
+    webhooks: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        repr=False,  # the URLs carry access tokens and signing secrets
+        description="comma-separated notification URLs: https://... (JSON) or dingtalk+https://...&secret=SEC...",
+    )
+    localcloud: str | None = Field(
+        None, description="http://HOST:PORT of a served localcloud: every endpoint and the clock"
+    )
+    mns_endpoint: str | None = Field(None, description="MNS endpoint (default https://ACCOUNT.mns.REGION.aliyuncs.com)")
+    max_receives: int = Field(5, ge=1, le=1000, description="deliveries of one message before it is dead-lettered")
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key.strip() or not tag_value.strip():
+            raise ValueError(f"expected KEY=VALUE, got {value!r}")
+        return f"{key.strip()}={tag_value.strip()}"
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().isdigit():
+            raise ValueError(f"expected the numeric account id, got {value!r}")
+        return value.strip() if value else None
+
+    @field_validator("localcloud")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected http://HOST:PORT, got {value!r}")
+        return value.rstrip("/") if value else None
+
+    @property
+    def tag_key(self) -> str:
+        return self.tag.partition("=")[0]
+
+    @property
+    def tag_value(self) -> str:
+        return self.tag.partition("=")[2]
+
+    @property
+    def dlq_name(self) -> str:
+        return self.dlq or f"{self.queue}-dlq"
+
+    def require_account(self) -> str:
+        """The account id, or a one-line error: acting without knowing the account is refused."""
+        if not self.account_id:
+            raise SettingsError(f"{ENV_PREFIX}ACCOUNT_ID: required to act (the account whose events are handled)")
+        return self.account_id
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the process environment plus explicit overrides (CLI flags); one-line errors."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = f"{ENV_PREFIX}{str(first['loc'][0]).upper()}" if first["loc"] else ENV_PREFIX + "*"
+        reason = str(first.get("ctx", {}).get("error", first["msg"]))
+        raise SettingsError(f"{name}: {reason}") from None

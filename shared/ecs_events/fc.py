@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecs_events.errors import ConfigError, quote
+
 Handler = Callable[[bytes, "Context"], Any]
 
 
@@ -70,16 +72,23 @@ class Context:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, request_id: str | None = None) -> Context:
+        """Raises ConfigError (one line naming the variable) for a malformed FC_FUNCTION_MEMORY_SIZE / _TIMEOUT."""
         env = os.environ if env is None else env
 
         def first(*names: str) -> str | None:
             return next((env[n] for n in names if env.get(n)), None)
 
         def number(name: str, default: int) -> int:
-            try:
-                return int(env.get(name, default))
-            except ValueError:
+            text = env.get(name)
+            if text is None or not text.strip():
                 return default
+            try:
+                value = int(text)
+            except ValueError:
+                value = 0
+            if value <= 0:
+                raise ConfigError(f"{name}: not a positive integer: {quote(text)}")
+            return value
 
         return cls(
             request_id=request_id or str(uuid.uuid4()),

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, cast, get_args
 
 from pydantic import Discriminator, Tag, ValidationError
 
-from ecs_events.errors import EventValidationError
+from ecs_events.errors import EventValidationError, quote
 from ecs_events.models.arn import ResourceArn
 from ecs_events.models.base import EventKind, Level, Notification, SystemEventStatus
 from ecs_events.models.disk import DISK_EVENT_TYPES, DiskSystemEvent, DiskSystemEventContent
@@ -62,26 +62,24 @@ def _discriminate(value: Any) -> str:
     return kind_of(name).value if isinstance(name, str) else EventKind.UNKNOWN.value
 
 
+# The one dispatch table: each family tagged with its own ``kind``. ``parse_notification`` dispatches through
+# ``_MODELS``, derived from it below (the union's callable tag is slower than a dict lookup).
 EcsEvent = Annotated[
-    Annotated[InstanceSystemEvent, Tag(EventKind.INSTANCE_SYSTEM_EVENT.value)]
-    | Annotated[DiskSystemEvent, Tag(EventKind.DISK_SYSTEM_EVENT.value)]
-    | Annotated[InstanceStateChange, Tag(EventKind.STATE_CHANGE.value)]
-    | Annotated[PreemptibleInstanceInterruption, Tag(EventKind.PREEMPTIBLE_INTERRUPTION.value)]
-    | Annotated[DiskOperationCompleted, Tag(EventKind.DISK_OPERATION.value)]
-    | Annotated[SnapshotCompleted, Tag(EventKind.SNAPSHOT_COMPLETED.value)]
-    | Annotated[UnknownEvent, Tag(EventKind.UNKNOWN.value)],
+    Annotated[InstanceSystemEvent, Tag(InstanceSystemEvent.kind.value)]
+    | Annotated[DiskSystemEvent, Tag(DiskSystemEvent.kind.value)]
+    | Annotated[InstanceStateChange, Tag(InstanceStateChange.kind.value)]
+    | Annotated[PreemptibleInstanceInterruption, Tag(PreemptibleInstanceInterruption.kind.value)]
+    | Annotated[DiskOperationCompleted, Tag(DiskOperationCompleted.kind.value)]
+    | Annotated[SnapshotCompleted, Tag(SnapshotCompleted.kind.value)]
+    | Annotated[UnknownEvent, Tag(UnknownEvent.kind.value)],
     Discriminator(_discriminate),
 ]
 
 _MODELS: dict[EventKind, type[Notification]] = {
-    EventKind.INSTANCE_SYSTEM_EVENT: InstanceSystemEvent,
-    EventKind.DISK_SYSTEM_EVENT: DiskSystemEvent,
-    EventKind.STATE_CHANGE: InstanceStateChange,
-    EventKind.PREEMPTIBLE_INTERRUPTION: PreemptibleInstanceInterruption,
-    EventKind.DISK_OPERATION: DiskOperationCompleted,
-    EventKind.SNAPSHOT_COMPLETED: SnapshotCompleted,
-    EventKind.UNKNOWN: UnknownEvent,
+    model.kind: model for model in (get_args(member)[0] for member in get_args(get_args(EcsEvent)[0]))
 }
+assert set(_MODELS) == set(EventKind), "every EventKind has one model in EcsEvent"
+_TAGS = frozenset(kind.value for kind in _MODELS)
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
@@ -89,14 +87,14 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
     errors = exc.errors(include_url=False)
     first = errors[0]
     # The union's tag is the first loc element; it is not a field of the payload.
-    loc = [str(part) for part in first["loc"] if part not in {k.value for k in EventKind}]
+    loc = [str(part) for part in first["loc"] if part not in _TAGS]
     field = ".".join(loc) or "(notification)"
     if first["type"] == "value_error":  # our own validators already say what they got
         reason = str(first.get("ctx", {}).get("error", first["msg"]))
     else:
         reason = first["msg"]
         if first["type"] != "missing" and not isinstance(first.get("input"), dict | list):
-            reason = f"{reason} (got {first.get('input')!r})"
+            reason = f"{reason} (got {quote(first.get('input'))})"
     if len(errors) > 1:
         reason = f"{reason} (+{len(errors) - 1} more)"
     return field, reason

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ecs_events.errors import printable, quote
 from ecs_events.models.arn import Arn
 from ecs_events.models.times import WireTime, iso_utc
 
@@ -103,6 +104,27 @@ class Notification(WireModel):
     def region(self) -> str:
         return self.region_id
 
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        """(content field, value) naming the resource of type ``resource_type`` the content is about; None when
+        this family's content names none."""
+        return None
+
+    @property
+    def mismatches(self) -> tuple[str, ...]:
+        """Where the ARN (``resourceId``) disagrees with ``userId``, ``regionId`` or the content's resource id,
+        one short text each (``ARN account 123 != userId 456``); empty when consistent. The account guard reads
+        it: ``account`` alone cannot say that the ARN names another account."""
+        arn = self.resource_id
+        found: list[str] = []
+        if self.user_id and arn.account and arn.account != self.user_id:
+            found.append(f"ARN account {arn.account} != userId {self.user_id}")
+        if arn.region and arn.region != self.region_id:
+            found.append(f"ARN region {arn.region} != regionId {self.region_id}")
+        claim = self._claimed_id(arn.resource_type)
+        if claim is not None and claim[1] and claim[1] != arn.resource_id:
+            found.append(f"ARN {arn.resource_type} {arn.resource_id} != content.{claim[0]} {claim[1]}")
+        return tuple(printable(text) for text in found)
+
     def summary(self) -> dict[str, Any]:
         """The flat record ``ecs-events parse --json`` prints (times as ISO-8601 UTC, None where absent)."""
         return {
@@ -132,11 +154,26 @@ class SystemEventContent(WireModel):
     execute_finish_time: WireTime | None = Field(None, alias="executeFinishTime")
 
 
+_STATUSES = frozenset(status.value for status in SystemEventStatus)
+_EXPECTED_STATUS = (
+    ", ".join(f"'{status.value}'" for status in list(SystemEventStatus)[:-1])
+    + f" or '{list(SystemEventStatus)[-1].value}'"
+)
+
+
 class SystemEvent(Notification):
     """An instance or disk system event. The status is ``content.eventStatus``: the seed's Avoided example
-    keeps a stale ``:Scheduled`` in its name."""
+    keeps a stale ``:Scheduled`` in its name. A status in the name is validated as strictly as the content's."""
 
     content: SystemEventContent
+
+    @field_validator("name")
+    @classmethod
+    def _name_status_is_known(cls, name: str) -> str:
+        parts = name.split(":", 3)
+        if len(parts) > 2 and parts[2] and parts[2] not in _STATUSES:
+            raise ValueError(f"Input should be {_EXPECTED_STATUS} (got {quote(parts[2])})")
+        return name
 
     @property
     def status(self) -> str | None:

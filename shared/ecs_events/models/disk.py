@@ -33,6 +33,9 @@ class DiskSystemEvent(SystemEvent):
     def disk_id(self) -> str | None:
         return self.content.disk_id
 
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        return ("diskId", self.content.disk_id) if resource_type == "disk" else None
+
     @property
     def ongoing(self) -> bool:
         """True until the notification that carries ``executeFinishTime`` (the event has ended)."""

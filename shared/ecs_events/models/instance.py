@@ -61,6 +61,9 @@ class InstanceSystemEvent(SystemEvent):
     def not_before(self) -> datetime | None:
         return self.content.not_before
 
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        return ("instanceId", self.content.instance_id) if resource_type == "instance" else None
+
     @property
     def is_maintenance(self) -> bool:
         return self.event_type in MAINTENANCE_TYPES

@@ -46,6 +46,9 @@ class InstanceStateChange(Notification):
     def state(self) -> InstanceState:
         return self.content.state
 
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        return ("resourceId", self.content.resource_id) if resource_type == "instance" else None
+
 
 class PreemptibleContent(WireModel):
     instance_id: str = Field(alias="instanceId")
@@ -59,6 +62,9 @@ class PreemptibleInstanceInterruption(Notification):
     @property
     def instance_id(self) -> str | None:
         return self.content.instance_id
+
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        return ("instanceId", self.content.instance_id) if resource_type == "instance" else None
 
 
 class ResultContent(WireModel):
@@ -84,6 +90,9 @@ class ResultNotification(Notification):
     @property
     def failed(self) -> bool:
         return self.content.result is OperationResult.FAILED
+
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        return ("diskId", self.content.disk_id) if resource_type == "disk" else None
 
 
 class DiskOperationContent(ResultContent):
@@ -112,3 +121,8 @@ class SnapshotCompleted(ResultNotification):
     @property
     def snapshot_id(self) -> str | None:
         return self.content.snapshot_id
+
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        if resource_type == "snapshot":
+            return ("snapshotId", self.content.snapshot_id)
+        return super()._claimed_id(resource_type)

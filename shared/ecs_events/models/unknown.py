@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from ecs_events.models.base import EventKind, Notification
 from ecs_events.models.times import parse_time
 
+_ID_KEYS = {"instance": "instanceId", "disk": "diskId", "snapshot": "snapshotId"}
+
 
 class UnknownEvent(Notification):
     kind: ClassVar[EventKind] = EventKind.UNKNOWN
@@ -35,6 +37,11 @@ class UnknownEvent(Notification):
     def snapshot_id(self) -> str | None:
         value = self.content.get("snapshotId")
         return value if isinstance(value, str) else None
+
+    def _claimed_id(self, resource_type: str) -> tuple[str, str | None] | None:
+        key = _ID_KEYS.get(resource_type)
+        value = self.content.get(key) if key else None
+        return (key, value) if key and isinstance(value, str) else None
 
     @property
     def not_before(self) -> datetime | None:

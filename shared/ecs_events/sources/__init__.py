@@ -11,15 +11,16 @@ Formats (reference section 2):
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ecs_events.errors import InputError, UnknownFormatError
+from ecs_events.errors import BodyTooLargeError, InputError, UnknownFormatError, quote
 from ecs_events.models import EcsEvent, parse_notification
-from ecs_events.sources.decode import MAX_BODY_BYTES, load_json, to_bytes
-from ecs_events.sources.eventbridge import is_cloud_event, to_notification
+from ecs_events.sources.decode import MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_BODY_BYTES, load_json, to_bytes
+from ecs_events.sources.eventbridge import eventbridge_field, is_cloud_event, to_notification
 from ecs_events.sources.timer import TimerTick, is_timer_event
 
 
@@ -70,29 +71,45 @@ def _inner(value: Any, *, source: Source, field: str) -> Any:
         return value
     if not isinstance(value, str):
         raise UnknownFormatError(f"expected a string, got {type(value).__name__}", source=source.value, field=field)
-    if len(value) > MAX_BODY_BYTES:
-        raise InputError(f"{len(value)} characters is over the 64 KiB limit", source=source.value, field=field)
-    obj, _ = load_json(value.encode("utf-8"), source=source.value, field=field)
+    if len(value) > MAX_BODY_BYTES:  # characters never outnumber UTF-8 bytes: no need to encode to refuse
+        raise BodyTooLargeError(f"{len(value)} characters is over the {MAX_BODY_BYTES}-byte limit",
+                                source=source.value, field=field)  # fmt: skip
+    data = value.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise BodyTooLargeError(f"{len(data)} bytes is over the {MAX_BODY_BYTES}-byte limit",
+                                source=source.value, field=field)  # fmt: skip
+    obj, _ = load_json(data, source=source.value, field=field)
     return obj
+
+
+def _from_cloud_event(obj: dict[str, Any]) -> Delivery:
+    try:
+        event = parse_notification(to_notification(obj), source=Source.EVENTBRIDGE.value)
+    except InputError as exc:
+        raise exc.renamed(field=eventbridge_field(exc.field)) from None
+    return Delivery(Source.EVENTBRIDGE, event, message_id=_text(obj.get("id")))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> Delivery:
     # The plain notification first: it is what arrives most, and no other format has both name and content.
-    if ("content" in obj and "name" in obj) or _is_notification(obj):
+    if _is_notification(obj):
         source = hint or (Source.MNS_QUEUE if was_base64 else Source.CLOUDMONITOR)
-        return Delivery(source, parse_notification(obj, source=source.value), message_id=obj.get("id"))
+        return Delivery(source, parse_notification(obj, source=source.value), message_id=_text(obj.get("id")))
     if is_timer_event(obj):
         return Delivery(Source.TIMER, TimerTick.from_wire(obj))
     if is_cloud_event(obj):
-        return Delivery(Source.EVENTBRIDGE, parse_notification(to_notification(obj), source="eventbridge"),
-                        message_id=obj.get("id"))  # fmt: skip
+        return _from_cloud_event(obj)
     if _is_topic_json(obj):
         inner = _inner(obj["Message"], source=Source.MNS_TOPIC, field="Message")
         try:
             event = parse_notification(inner, source=Source.MNS_TOPIC.value)
         except InputError as exc:
             raise exc.within(Source.MNS_TOPIC.value, "Message") from None
-        return Delivery(Source.MNS_TOPIC, event, message_id=obj.get("MessageId"))
+        return Delivery(Source.MNS_TOPIC, event, message_id=_text(obj.get("MessageId")))
     if "body" in obj and "attrs" in obj:
         inner = _inner(obj["body"], source=Source.MNS_TOPIC_STREAM, field="body")
         try:
@@ -100,16 +117,19 @@ def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> 
         except InputError as exc:
             raise exc.within(Source.MNS_TOPIC_STREAM.value, "body") from None
         return Delivery(Source.MNS_TOPIC_STREAM, event)
-    keys = ", ".join(sorted(obj)[:8]) or "none"
+    keys = ", ".join(quote(key, 40) for key in heapq.nsmallest(8, obj)) or "none"
     raise UnknownFormatError(
         f"not a CloudMonitor notification, MNS message, CloudEvent or timer event (top-level keys: {keys})",
-        source=(hint or Source.CLOUDMONITOR).value if hint else "body",
+        source=hint.value if hint else "body",
     )
 
 
 def unwrap(body: bytes | bytearray | memoryview | str, *, hint: Source | None = None) -> list[Delivery]:
     """Every event a body carries. ``hint`` names the source when the caller knows it (the queue consumer says
-    ``mns-queue``). A bad body raises InputError; in a batch, each bad item becomes a Delivery with ``error``."""
+    ``mns-queue``). A bad body raises InputError; in a batch, each bad item becomes a Delivery with ``error``.
+
+    Work is bounded by the size: at most 64 KiB for one message, 6 MiB and ``MAX_BATCH_ITEMS`` items for a batch
+    (a longer batch is one BodyTooLargeError, raised before any item is looked at)."""
     label = hint.value if hint else "body"
     value, was_base64 = load_json(to_bytes(body, source=label), source=label)
     if isinstance(value, list):
@@ -120,17 +140,28 @@ def unwrap(body: bytes | bytearray | memoryview | str, *, hint: Source | None = 
 
 
 def _unwrap_batch(items: Sequence[Any], hint: Source | None) -> list[Delivery]:
+    """A batch (an EventBridge push, unless ``hint`` says otherwise). Every delivery of the batch, good or bad,
+    carries the batch's source; an error names the item (``[3].data.notBefore``)."""
+    batch = hint or Source.EVENTBRIDGE
     if not items:
-        raise UnknownFormatError("empty batch", source=(hint or Source.EVENTBRIDGE).value)
+        raise UnknownFormatError("empty batch", source=batch.value)
+    if len(items) > MAX_BATCH_ITEMS:  # load_json refuses these already; kept for callers passing a list
+        raise BodyTooLargeError(f"batch of {len(items)} items is over the {MAX_BATCH_ITEMS}-item limit",
+                                source=batch.value)  # fmt: skip
     out: list[Delivery] = []
     for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            error: InputError = UnknownFormatError(
+                f"expected a JSON object, got {type(item).__name__}", source=batch.value, field=f"[{index}]"
+            )
+            out.append(Delivery(batch, error=error, index=index))
+            continue
         try:
-            if not isinstance(item, dict):
-                raise UnknownFormatError(f"expected a JSON object, got {type(item).__name__}", source="eventbridge")
             delivery = _from_object(item, hint, False)
-            out.append(Delivery(delivery.source, delivery.event, message_id=delivery.message_id, index=index))
         except InputError as exc:
-            out.append(Delivery(hint or Source.EVENTBRIDGE, error=exc.within(exc.source, f"[{index}]"), index=index))
+            out.append(Delivery(batch, error=exc.within(batch.value, f"[{index}]"), index=index))
+            continue
+        out.append(Delivery(batch, delivery.event, message_id=delivery.message_id, index=index))
     return out
 
 
@@ -145,4 +176,13 @@ def parse_events(body: bytes | str, *, hint: Source | None = None) -> list[EcsEv
     return events
 
 
-__all__ = ["MAX_BODY_BYTES", "Delivery", "Source", "TimerTick", "parse_events", "unwrap"]
+__all__ = [
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_ITEMS",
+    "MAX_BODY_BYTES",
+    "Delivery",
+    "Source",
+    "TimerTick",
+    "parse_events",
+    "unwrap",
+]

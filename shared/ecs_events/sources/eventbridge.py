@@ -13,6 +13,19 @@ _SUBJECT_KEYS = (("instanceId", "instance"), ("ecsInstanceId", "instance"), ("re
                  ("diskId", "disk"), ("snapshotId", "snapshot"))  # fmt: skip
 
 
+# Where each notification field came from in the CloudEvent, so an error names what the sender wrote.
+_FIELDS = {"content": "data", "resourceId": "subject", "eventTime": "time", "regionId": "aliyunregionid",
+           "userId": "aliyunaccountid", "name": "type", "ver": "specversion"}  # fmt: skip
+
+
+def eventbridge_field(field: str | None) -> str | None:
+    """The CloudEvent field a notification field was taken from: ``content.notBefore`` -> ``data.notBefore``."""
+    if not field:
+        return field
+    head, dot, rest = field.partition(".")
+    return _FIELDS.get(head, head) + dot + rest
+
+
 def is_cloud_event(obj: dict[str, Any]) -> bool:
     return "specversion" in obj and "type" in obj
 

@@ -8,6 +8,10 @@
 ``reset()`` drops all state (instances, queues, load balancers, call log, faults, event targets) and restarts the
 ids from the seed. A manual clock (the default) also goes back to its fixed start, so every test sees the same
 times; a wall clock (``manual_clock=False``, used when serving) keeps running.
+
+``strict_requests`` (default on) refuses replayed RPC SignatureNonces and RPC Timestamps / MNS Dates more than
+15 minutes off the wall clock, as the real cloud does; the SDKs stamp wall time, so a stepped manual clock does
+not matter. Turn it off to replay captured requests. ``idle_timeout`` closes connections idle that long.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from localcloud.emit import queue_target, topic_target
 from localcloud.errors import CloudError
 from localcloud.mns import MnsService
 from localcloud.rpc import RpcDispatcher
-from localcloud.server import LocalCloudHTTPServer, ServerThread
+from localcloud.server import DEFAULT_IDLE_TIMEOUT, LocalCloudHTTPServer, ServerThread
 from localcloud.slb import SlbService
 
 if TYPE_CHECKING:
@@ -50,6 +54,8 @@ class LocalCloud:
         host: str = "127.0.0.1",
         port: int = 0,
         manual_clock: bool = True,
+        strict_requests: bool = True,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
         self.seed = seed
         self.region_id = region_id
@@ -58,7 +64,10 @@ class LocalCloud:
         self.account_id = account_id
         self.host = host
         self.port = port
-        self.ctx = CloudContext(seed=seed, region_id=region_id, clock=Clock(manual=manual_clock))
+        self.idle_timeout = idle_timeout
+        self.ctx = CloudContext(
+            seed=seed, region_id=region_id, clock=Clock(manual=manual_clock), strict_requests=strict_requests
+        )
         self.ctx.credentials.add(access_key_id, access_key_secret, account_id)
         self.ecs = EcsService(self.ctx)
         self.slb = SlbService(self.ctx)
@@ -69,7 +78,7 @@ class LocalCloud:
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
         if self._thread is None:
-            server = LocalCloudHTTPServer((self.host, self.port), self.rpc, self.mns)
+            server = LocalCloudHTTPServer((self.host, self.port), self.rpc, self.mns, idle_timeout=self.idle_timeout)
             self._thread = ServerThread(server).start()
         return self
 
@@ -98,6 +107,12 @@ class LocalCloud:
         if self._thread is None:
             raise RuntimeError("LocalCloud is not started")
         return self._thread.endpoint
+
+    @property
+    def server(self) -> LocalCloudHTTPServer:
+        if self._thread is None:
+            raise RuntimeError("LocalCloud is not started")
+        return self._thread.server
 
     @property
     def url(self) -> str:

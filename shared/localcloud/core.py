@@ -351,8 +351,14 @@ class CloudContext:
         seed: int = 0,
         region_id: str = DEFAULT_REGION,
         clock: Clock | None = None,
+        strict_requests: bool = True,
     ) -> None:
         self.region_id = region_id
+        # Replayed nonces and request times more than 15 minutes off the WALL clock are refused, as the real
+        # cloud does. The SDKs stamp wall time, so this holds whatever the (manual) cloud clock says; turn it off
+        # to replay captured requests.
+        self.strict_requests = strict_requests
+        self.wall: Callable[[], float] = time.time
         self.clock = clock or Clock()
         self.scheduler = Scheduler(self.clock)
         self.ids = IdFactory(seed)

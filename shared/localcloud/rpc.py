@@ -11,7 +11,12 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
@@ -49,6 +54,45 @@ class RpcService(Protocol):
     def reset(self) -> None: ...
 
 
+# How far a request's Timestamp may be from the wall clock, and how long a SignatureNonce is remembered.
+REQUEST_WINDOW = 15 * 60
+NONCE_CAPACITY = 100_000
+
+
+class NonceCache:
+    """SignatureNonces seen in the last ``window`` seconds, per access key. Bounded: entries older than the window
+    are dropped, and past ``capacity`` the oldest go first (a replay older than that many requests slips through,
+    which no test of ours sends)."""
+
+    def __init__(
+        self, capacity: int = NONCE_CAPACITY, window: float = REQUEST_WINDOW, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.capacity = capacity
+        self.window = window
+        self.wall = wall
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, access_key_id: str, nonce: str) -> bool:
+        """Remember the nonce; False if it was seen within the window (a replay)."""
+        now = self.wall()
+        with self._lock:
+            while self._seen:
+                oldest = next(iter(self._seen.values()))
+                if now - oldest <= self.window and len(self._seen) < self.capacity:
+                    break
+                self._seen.popitem(last=False)
+            key = (access_key_id, nonce)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)
+
+
 def _percent_encode(value: str) -> str:
     return quote(value, safe="-_.~")
 
@@ -67,6 +111,7 @@ class RpcDispatcher:
     def __init__(self, ctx: CloudContext, services: list[RpcService]) -> None:
         self.ctx = ctx
         self.services = {s.version: s for s in services}
+        self.nonces = NonceCache(wall=self._wall)
 
     def handle(self, method: str, query: str, body: bytes, content_type: str) -> tuple[int, bytes]:
         request_id = self.ctx.ids.uuid()
@@ -123,6 +168,9 @@ class RpcDispatcher:
         )
         return status, json.dumps(payload).encode()
 
+    def _wall(self) -> float:
+        return self.ctx.wall()
+
     def _service(self, params: dict[str, str]) -> RpcService:
         version = params.get("Version")
         if not version:
@@ -144,11 +192,30 @@ class RpcDispatcher:
             raise missing_parameter("Signature")
         signed = {k: v for k, v in params.items() if k != "Signature"}
         expected = sign(method, signed, secret)
-        if not hmac.compare_digest(expected, params["Signature"]):
+        # compare bytes: compare_digest refuses non-ASCII str, and a garbage signature is just a wrong one
+        if not hmac.compare_digest(expected.encode(), params["Signature"].encode("utf-8", "surrogateescape")):
             raise CloudError(
                 "SignatureDoesNotMatch",
                 f"Specified signature is not matched with our calculation. server string to sign is:"
                 f"{string_to_sign(method, signed)}",
                 400,
             )
+        if self.ctx.strict_requests:
+            self._check_fresh(key_id, params)
         return account_id
+
+    def _check_fresh(self, key_id: str, params: dict[str, str]) -> None:
+        """Timestamp within 15 minutes of the wall clock, SignatureNonce not seen within 15 minutes."""
+        stamp = params.get("Timestamp")
+        if stamp:
+            try:
+                when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            except ValueError:
+                raise CloudError(
+                    "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.", 400
+                ) from None
+            if abs(when.timestamp() - self.ctx.wall()) > REQUEST_WINDOW:
+                raise CloudError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.", 400)
+        nonce = params.get("SignatureNonce")
+        if nonce and not self.nonces.add(key_id, nonce):
+            raise CloudError("SignatureNonceUsed", "Specified signature nonce was used already.", 400)

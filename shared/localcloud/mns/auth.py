@@ -4,6 +4,10 @@ StringToSign = ``METHOD\\nContent-MD5\\nContent-Type\\nDate\\n`` + the ``x-mns-*
 ``name:value\\n`` each) + the resource (path and query exactly as sent). Signature = base64(HMAC-SHA1(secret,
 StringToSign)). The ``security-token`` header of STS credentials is not signed; it is accepted for any configured
 key pair.
+
+With ``strict`` (the default of a LocalCloud), a ``Date`` more than 15 minutes off the wall clock is 403
+TimeExpired, as real MNS answers. A Date that does not parse as an RFC 1123 date is refused the same way (our
+assumption: the service cannot tell its age either).
 """
 
 from __future__ import annotations
@@ -11,10 +15,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 
 from localcloud.core import Credentials
 from localcloud.mns import exceptions as exc
+
+REQUEST_WINDOW = 15 * 60
 
 
 def string_to_sign(method: str, headers: Mapping[str, str], resource: str) -> str:
@@ -51,7 +60,14 @@ def content_md5(body: bytes) -> str:
 
 
 def authenticate(
-    credentials: Credentials, method: str, headers: Mapping[str, str], resource: str, body: bytes = b""
+    credentials: Credentials,
+    method: str,
+    headers: Mapping[str, str],
+    resource: str,
+    body: bytes = b"",
+    *,
+    strict: bool = False,
+    wall: Callable[[], float] = time.time,
 ) -> tuple[str, str]:
     """Check one request; return (access_key_id, account_id) or raise the CloudError real MNS answers with."""
     header = headers.get("authorization")
@@ -65,9 +81,21 @@ def authenticate(
         raise exc.invalid_access_key_id()
     secret, account_id = found
     expected = signature(secret, method, headers, resource)
-    if not hmac.compare_digest(expected.encode(), sig.encode()):
+    if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "surrogateescape")):
         raise exc.signature_does_not_match()
+    if strict and not _fresh(headers["date"], wall()):
+        raise exc.time_expired()
     md5 = headers.get("content-md5")
     if md5 and body and md5 != content_md5(body):
         raise exc.invalid_digest()
     return access_key_id, account_id
+
+
+def _fresh(date: str, now: float) -> bool:
+    try:
+        when = parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if when.tzinfo is None:  # "-0000": UTC by RFC 2822
+        when = when.replace(tzinfo=timezone.utc)
+    return abs(when.timestamp() - now) <= REQUEST_WINDOW

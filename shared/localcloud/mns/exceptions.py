@@ -93,3 +93,7 @@ def signature_does_not_match() -> CloudError:
         "Check your key and signing method.",
         403,
     )
+
+
+def time_expired() -> CloudError:
+    return CloudError("TimeExpired", "The http request you sent is expired.", 403)

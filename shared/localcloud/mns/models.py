@@ -31,6 +31,8 @@ from localcloud.mns import exceptions as exc
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,255}$")
 QUEUE_ENDPOINT_RE = re.compile(r"^acs:mns:(?P<region>[^:]+):(?P<account>[^:]+):/?queues/(?P<queue>[^/]+)$")
 MAX_BATCH = 16
+# BatchSendMessage: at most 64 KB of message bodies in one request, whatever each queue's MaximumMessageSize.
+MAX_BATCH_BYTES = 65536
 DEFAULT_PRIORITY = 8
 NOTIFY_FORMATS = ("XML", "JSON", "SIMPLIFIED")
 NOTIFY_STRATEGIES = ("BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY")

@@ -60,7 +60,15 @@ class MnsService:
         account_id = ""
         status, code = 200, "OK"
         try:
-            _, account_id = auth.authenticate(self.ctx.credentials, method, headers, target, body)
+            _, account_id = auth.authenticate(
+                self.ctx.credentials,
+                method,
+                headers,
+                target,
+                body,
+                strict=self.ctx.strict_requests,
+                wall=self.ctx.wall,
+            )
             if routed is None or not action:
                 raise exc.invalid_request_url()
             self.ctx.faults.check(self.product, action)

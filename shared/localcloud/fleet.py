@@ -89,10 +89,18 @@ def _read(source: str | Path | dict[str, Any]) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise FleetError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise FleetError(f"{path}: not valid YAML: {exc}") from None
+        raise FleetError(f"{path}: {_yaml_problem(exc)}") from None
     if not isinstance(doc, dict):
         raise FleetError(f"{path}: top level must be a mapping with instances / load_balancers")
     return doc, str(path)
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """One line: where (1-based line and column) and what, from PyYAML's several-line message."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}not valid YAML: {' '.join(str(problem).split())}"
 
 
 def load_fleet(cloud: LocalCloud, source: str | Path | dict[str, Any], running: bool = True) -> FleetSummary:

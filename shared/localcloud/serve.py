@@ -41,6 +41,9 @@ def serve(
     from localcloud.cloud import LocalCloud
     from localcloud.fleet import FleetError
 
+    if not 0 <= args.port <= 65535:
+        print(f"ecs-events localcloud: --port must be 0 to 65535, not {args.port}", file=sys.stderr)
+        return 2
     cloud = LocalCloud(
         args.seed,
         region_id=args.region,
@@ -53,8 +56,9 @@ def serve(
     )
     try:
         cloud.start()
-    except OSError as exc:
-        print(f"ecs-events localcloud: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+    except (OSError, OverflowError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"ecs-events localcloud: cannot listen on {args.host}:{args.port}: {why}", file=sys.stderr)
         return 2
     try:
         if args.events_queue:

@@ -67,3 +67,22 @@ def test_bad_fleet_is_a_one_line_error_exit_2(tmp_path: Path) -> None:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         assert serve(args) == 2
     assert err.getvalue().count("\n") == 1 and "instances[0].name" in err.getvalue()
+
+
+def test_port_out_of_range_is_one_line_exit_2() -> None:
+    args = build_parser().parse_args(["localcloud", "--port", "99999"])
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert serve(args) == 2
+    assert err.getvalue().count("\n") == 1 and "99999" in err.getvalue()
+
+
+def test_broken_yaml_is_one_line_naming_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "fleet.yaml"
+    bad.write_text("instances:\n  - name: web\n    count: [1, 2\n")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert serve(build_parser().parse_args(["localcloud", "--port", "0", "--fleet", str(bad)])) == 2
+    text = err.getvalue()
+    assert text.count("\n") == 1, text
+    assert str(bad) in text and "line 4, column 1" in text, text

@@ -96,3 +96,11 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_distinct(writes: Sequence[Write]) -> None:
+    """Refuse a commit that names a key twice: its meaning would depend on the backend's order of application."""
+    keys = [write.key for write in writes]
+    if len(set(keys)) != len(keys):
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise StoreError(f"store: commit names key {duplicate!r} more than once")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ _ISO = re.compile(
 )
 _TZ_CACHE: dict[str, timezone] = {"Z": timezone.utc, "z": timezone.utc}
 _UTC = timezone.utc
+_FAST = sys.version_info >= (3, 11)  # fromisoformat reads any ISO-8601 from 3.11 on (Z, compact form, 9 digits)
 MIN_YEAR, MAX_YEAR = 1970, 9998  # in UTC: every accepted time converts and prints (iso_utc) without overflow
 _EXPECTED = "expected 2019-04-12T01:01:01Z or 20190409T121826.922+0800"
 
@@ -40,24 +42,36 @@ def _tz(text: str | None) -> timezone:
     return tz
 
 
+def _from_groups(match: re.Match[str]) -> datetime:
+    year, month, day, hour, minute, second, fraction, tz = match.groups()
+    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                    int(fraction[:6].ljust(6, "0")) if fraction else 0, tzinfo=_tz(tz))  # fmt: skip
+
+
 def parse_time(value: Any) -> datetime:
     """The one time parser: an aware datetime from either wire form (a string; a datetime is checked the same
     way), its offset kept; no offset is UTC. Refused (ValueError quoting the value as sent): anything else, a
-    date without a time, and times outside years 1970..9998 in UTC."""
-    if isinstance(value, datetime):
-        when = value if value.tzinfo else value.replace(tzinfo=_UTC)
-        text = None
-    elif isinstance(value, str):
+    date without a time, and times outside years 1970..9998 in UTC.
+
+    The regexes decide what is a time; on Python 3.11+ the C ``datetime.fromisoformat`` then builds it (it reads
+    both forms, and is several times cheaper than building from the groups)."""
+    if isinstance(value, str):
         match = _ISO.match(value) or _COMPACT.match(value)
         if match is None:
             raise ValueError(f"not a time: {quote(value)} ({_EXPECTED})")
-        year, month, day, hour, minute, second, fraction, tz = match.groups()
         try:
-            when = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
-                            int(fraction[:6].ljust(6, "0")) if fraction else 0, tzinfo=_tz(tz))  # fmt: skip
+            if _FAST:
+                when = datetime.fromisoformat(value if value[-1] != "z" else value[:-1] + "Z")
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=_UTC)
+            else:
+                when = _from_groups(match)
         except ValueError as exc:
             raise ValueError(f"not a valid time: {quote(value)} ({exc})") from None
-        text = value
+        text: str | None = value
+    elif isinstance(value, datetime):
+        when = value if value.tzinfo else value.replace(tzinfo=_UTC)
+        text = None
     else:
         raise ValueError(f"expected a time string, got {type(value).__name__}")
     # Years strictly inside the range convert to UTC without overflow (offsets are under a day) and stay inside.

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localcloud.control import ControlApi
 from localcloud.core import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
@@ -73,12 +74,15 @@ class LocalCloud:
         self.slb = SlbService(self.ctx)
         self.mns = MnsService(self.ctx)
         self.rpc = RpcDispatcher(self.ctx, [self.ecs, self.slb])
+        self.control = ControlApi(self)  # /_localcloud on the same port: see localcloud.control
         self._thread: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
         if self._thread is None:
-            server = LocalCloudHTTPServer((self.host, self.port), self.rpc, self.mns, idle_timeout=self.idle_timeout)
+            server = LocalCloudHTTPServer(
+                (self.host, self.port), self.rpc, self.mns, self.control, idle_timeout=self.idle_timeout
+            )
             self._thread = ServerThread(server).start()
         return self
 

@@ -328,6 +328,11 @@ class EventBus:
         with self._lock:
             self._targets.append((name, target))
 
+    def target_names(self) -> list[str]:
+        """``queue:NAME``, ``topic:NAME``, ``callback:fn`` for every target, in order."""
+        with self._lock:
+            return [name for name, _ in self._targets]
+
     def clear_targets(self) -> None:
         with self._lock:
             self._targets.clear()

@@ -2,7 +2,10 @@
 
 Defaults: ``--host 127.0.0.1 --port 8080 --seed 0``, the key pair ``LTAI-localcloud`` / ``localcloud-secret``,
 account ``1234567890123456``, region ``cn-hangzhou``. The clock follows wall time, so instances start, snapshots
-complete and system events execute on their own.
+complete and system events execute on their own; with ``--manual-clock`` it starts at localcloud's fixed
+DEFAULT_START (2026-11-26T02:00:00Z) and moves only through the control API (``POST /_localcloud/clock``; a
+``--fleet`` advances it until its instances run). ``--no-strict-requests`` accepts replayed nonces and stale
+request times. ``POST /_localcloud/reset`` clears everything, then re-adds the ``--events-queue`` route.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", default=DEFAULT_REGION, help=f"default {DEFAULT_REGION}")
     parser.add_argument("--fleet", metavar="FILE", help="YAML fleet file to build at start (instances, SLBs)")
     parser.add_argument("--events-queue", metavar="NAME", help="create this MNS queue and route ECS events to it")
+    parser.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help="start the clock at 2026-11-26T02:00:00Z; it moves only through POST /_localcloud/clock",
+    )
+    parser.add_argument(
+        "--no-strict-requests",
+        dest="strict_requests",
+        action="store_false",
+        help="accept replayed SignatureNonces and request times more than 15 minutes off the wall clock",
+    )
 
 
 def serve(
@@ -39,6 +53,7 @@ def serve(
 ) -> int:
     """Start, print the endpoint and credentials, and serve until Ctrl-C (or ``stop`` is set)."""
     from localcloud.cloud import LocalCloud
+    from localcloud.control import iso
     from localcloud.fleet import FleetError
 
     if not 0 <= args.port <= 65535:
@@ -52,7 +67,8 @@ def serve(
         account_id=args.account_id,
         host=args.host,
         port=args.port,
-        manual_clock=False,
+        manual_clock=getattr(args, "manual_clock", False),
+        strict_requests=getattr(args, "strict_requests", True),
     )
     try:
         cloud.start()
@@ -62,7 +78,9 @@ def serve(
         return 2
     try:
         if args.events_queue:
-            cloud.route_events_to_queue(args.events_queue)
+            queue: str = args.events_queue
+            cloud.route_events_to_queue(queue)
+            cloud.control.after_reset.append(lambda: cloud.route_events_to_queue(queue))
         if args.fleet:
             summary = cloud.load_fleet(args.fleet)
             print(f"fleet: {summary.describe()}", flush=True)
@@ -70,6 +88,10 @@ def serve(
         print(f"credentials: {args.access_key_id} / {args.access_key_secret}  (account {args.account_id})", flush=True)
         if args.events_queue:
             print(f"events: MNS queue {args.events_queue}", flush=True)
+        clock = "manual" if cloud.clock.manual else "wall"
+        print(
+            f"control: http://{cloud.endpoint}/_localcloud  (clock: {clock}, now {iso(cloud.clock.now())})", flush=True
+        )
         if ready is not None:
             ready()
         waiter = stop or threading.Event()

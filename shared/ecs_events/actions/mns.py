@@ -1,0 +1,133 @@
+"""An MNS queue through aliyun-mns-sdk: send (optionally delayed: our timers), receive, delete, change visibility.
+
+Bodies: ``send`` base64-encodes (the SDK default, and how CloudMonitor writes events); ``receive`` returns the body
+as it is on the wire, undecoded, because a queue may also hold raw JSON and ``ecs_events.sources`` accepts both.
+A fresh SDK ``Queue`` object per call: its encoding flag is per object, and nothing is shared between threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from ecs_events import retry
+from ecs_events.actions.errors import CloudCallError, NotFoundError
+from ecs_events.actions.types import QueueMessage
+
+MAX_BATCH = 16
+MAX_DELAY = 604800
+
+
+def _time(millis: Any) -> datetime | None:
+    try:
+        value = int(millis)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc) if value > 0 else None
+
+
+def _message(m: Any) -> QueueMessage:
+    body = m.message_body
+    return QueueMessage(
+        message_id=str(m.message_id),
+        receipt_handle=str(m.receipt_handle),
+        body=body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body),
+        dequeue_count=int(m.dequeue_count),
+        enqueue_time=_time(m.enqueue_time) or datetime.fromtimestamp(0, tz=timezone.utc),
+        first_dequeue_time=_time(m.first_dequeue_time),
+    )
+
+
+class Queue:
+    def __init__(self, account: Any, name: str) -> None:
+        self.account = account
+        self.name = name
+
+    def _queue(self, encoding: bool) -> Any:
+        queue = self.account.get_queue(self.name)
+        queue.set_encoding(encoding)
+        return queue
+
+    def send(self, body: str, delay_seconds: int = 0) -> str:
+        """Send ``body`` (base64 on the wire), visible after ``delay_seconds`` (0..604800); the message id."""
+        from mns.queue import Message
+
+        delay = max(0, min(int(delay_seconds), MAX_DELAY))
+        sent = retry.call(lambda: self._queue(True).send_message(Message(body, delay)), what="Mns.SendMessage")
+        return str(sent.message_id)
+
+    def receive(self, batch: int = MAX_BATCH, wait_seconds: int = 0) -> list[QueueMessage]:
+        """Up to ``batch`` (1..16) visible messages, waiting up to ``wait_seconds`` (0..30) for one; [] if none."""
+        count = max(1, min(batch, MAX_BATCH))
+        try:
+            got = retry.call(
+                lambda: self._queue(False).batch_receive_message(count, wait_seconds), what="Mns.BatchReceiveMessage"
+            )
+        except NotFoundError as err:
+            if err.code == "MessageNotExist":
+                return []
+            raise
+        return [_message(m) for m in got]
+
+    def delete(self, handles: Iterable[str]) -> list[str]:
+        """Delete by receipt handle, 16 per call; the handles that could not be deleted (expired, already gone)."""
+        failed: list[str] = []
+        todo = list(handles)
+        for start in range(0, len(todo), MAX_BATCH):
+            chunk = todo[start : start + MAX_BATCH]
+            failed.extend(retry.call(functools.partial(self._delete, chunk), what="Mns.BatchDeleteMessage"))
+        return failed
+
+    def _delete(self, handles: list[str]) -> list[str]:
+        """One BatchDeleteMessage; a partial failure (sub-errors per handle) is a result, not an exception."""
+        from mns.mns_exception import MNSServerException
+
+        try:
+            self._queue(False).batch_delete_message(handles)
+        except MNSServerException as exc:
+            if not exc.sub_errors:
+                raise
+            return [str(e.get("ReceiptHandle", "")) for e in exc.sub_errors]
+        return []
+
+    def change_visibility(self, handle: str, seconds: int) -> str:
+        """Make the message visible again in ``seconds`` (0..43200); the new receipt handle."""
+        changed = retry.call(
+            lambda: self._queue(False).change_message_visibility(handle, int(seconds)),
+            what="Mns.ChangeMessageVisibility",
+        )
+        return str(changed.receipt_handle)
+
+    def ensure(self) -> None:
+        """Create the queue if it does not exist (default attributes); an existing queue is left as it is."""
+        from mns.queue import QueueMeta
+
+        try:
+            self._attributes()
+            return
+        except NotFoundError as err:
+            if err.code != "QueueNotExist":
+                raise
+        try:
+            retry.call(lambda: self._queue(False).create(QueueMeta()), what="Mns.CreateQueue")
+        except CloudCallError as err:
+            if err.code != "QueueAlreadyExist":  # created meanwhile by someone else, with other attributes
+                raise
+
+    def peek_counts(self) -> tuple[int, int, int]:
+        """(active, inactive, delayed) message counts from GetQueueAttributes."""
+        meta = self._attributes()
+        with warnings.catch_warnings():  # the SDK marks the counters deprecated but still returns them
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return int(meta.active_messages), int(meta.inactive_messages), int(meta.delay_messages)
+
+    def _attributes(self) -> Any:
+        def attempt() -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return self._queue(False).get_attributes()
+
+        return retry.call(attempt, what="Mns.GetQueueAttributes")

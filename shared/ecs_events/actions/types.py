@@ -1,0 +1,80 @@
+"""What the actions return: small frozen facts read off the SDK responses, no SDK types leak past here.
+
+Playbooks decide on these; they never see a response dict, so a wire shape changes in one place (the action).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+DiskType = Literal["system", "data"]
+SnapshotStatus = Literal["progressing", "accomplished", "failed"]
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    instance_id: str
+    status: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+    lock_reasons: tuple[str, ...] = ()
+    preemptible: bool = False
+
+
+@dataclass(frozen=True)
+class DiskFacts:
+    disk_id: str
+    type: DiskType
+    category: str
+    status: str
+    device: str
+
+
+@dataclass(frozen=True)
+class SnapshotFacts:
+    snapshot_id: str
+    disk_id: str
+    status: SnapshotStatus
+    progress: str
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One backend entry of one server in one server group. ``group_id`` None is the load balancer's default server
+    group (no port). ``weight`` is the weight it had when read: what ``Slb.set_weights(..., None)`` restores."""
+
+    lb_id: str
+    group_id: str | None
+    server_id: str
+    port: int | None
+    weight: int
+    type: str = "ecs"
+
+
+@dataclass(frozen=True)
+class SlbView:
+    """The memberships of one server, and per load balancer the number of distinct backend servers (default group
+    and VServer groups together): the denominator of the disruption budget."""
+
+    memberships: list[Membership]
+    lb_sizes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CommandFacts:
+    invoke_id: str
+    status: str  # InvokeRecordStatus: Running | Finished | Failed | Stopped (InvocationStatus if absent)
+    exit_code: int | None  # None while the command runs
+    output: str  # base64-decoded
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    message_id: str
+    receipt_handle: str
+    body: str  # the wire text: base64 for what Queue.send wrote and for CloudMonitor events
+    dequeue_count: int
+    enqueue_time: datetime
+    first_dequeue_time: datetime | None

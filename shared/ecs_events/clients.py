@@ -1,0 +1,172 @@
+"""Credentials and SDK clients: resolved once per invocation, built lazily (never at import: FC cold start).
+
+``resolve_credentials`` takes the FC context's service-role credentials (FC 2.0 / 3.0 up to python3.10), else the
+``ALIBABA_CLOUD_*`` environment variables (FC 3.0 python3.12, local runs). ``Clients`` builds one ``AcsClient``
+(ECS and SLB) and one MNS ``Account`` on first use; with ``settings.localcloud`` every endpoint points at it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from ecs_events.actions.ecs import Ecs
+from ecs_events.actions.mns import Queue
+from ecs_events.actions.slb import Slb
+from ecs_events.errors import EcsEventsError
+
+ENV_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+ENV_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+ENV_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 10
+
+
+class CredentialsError(EcsEventsError):
+    """No usable credentials: the message names where they are looked for."""
+
+
+class ClientConfigError(EcsEventsError):
+    """A client cannot be built from the settings (e.g. no account id for the MNS endpoint)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An access key pair, with the STS token of a role. ``repr``/``str`` never show the secret or the token."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        token = "***" if self.security_token else None
+        return f"Credentials(access_key_id={self.access_key_id!r}, access_key_secret='***', security_token={token!r})"
+
+    __str__ = __repr__
+
+
+def _attr(obj: Any, *names: str) -> str | None:
+    for name in names:
+        value = getattr(obj, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _register_secrets(*values: str | None) -> None:
+    """Let the log formatter mask these (``ecs_events.logs.add_secret``), when that module is there."""
+    try:
+        logs = importlib.import_module("ecs_events.logs")
+    except ImportError:
+        return
+    add = getattr(logs, "add_secret", None)
+    for value in values:
+        if add is not None and value:
+            add(value)
+
+
+def resolve_credentials(context: Any = None) -> Credentials:
+    """The FC context's ``credentials`` (``access_key_id`` or ``accessKeyId`` styles), else the environment."""
+    found = getattr(context, "credentials", None) if context is not None else None
+    key_id = _attr(found, "access_key_id", "accessKeyId") if found is not None else None
+    secret = _attr(found, "access_key_secret", "accessKeySecret") if found is not None else None
+    token = _attr(found, "security_token", "securityToken") if found is not None else None
+    if not (key_id and secret):
+        key_id, secret = os.environ.get(ENV_KEY_ID), os.environ.get(ENV_SECRET)
+        token = os.environ.get(ENV_TOKEN) or None
+    if not (key_id and secret):
+        raise CredentialsError(
+            f"credentials: none in the FC context and {ENV_KEY_ID} / {ENV_SECRET} are not set "
+            f"({ENV_TOKEN} too for an STS token)"
+        )
+    _register_secrets(secret, token)
+    return Credentials(key_id, secret, token)
+
+
+class SettingsLike(Protocol):
+    region: str
+    localcloud: str | None
+    mns_endpoint: str | None
+    dry_run: bool
+    account_id: str | None
+
+
+class Clients:
+    """One ``AcsClient`` and one MNS ``Account``, built on first use and cached."""
+
+    def __init__(self, settings: SettingsLike, credentials: Credentials) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self._acs: Any = None
+        self._mns: Any = None
+
+    def __repr__(self) -> str:
+        return f"Clients(region={self.settings.region!r}, credentials={self.credentials!r})"
+
+    @property
+    def _local(self) -> str | None:
+        return self.settings.localcloud.rstrip("/") if self.settings.localcloud else None
+
+    def acs_client(self) -> Any:
+        """The ``AcsClient``: the SDK's own retry off (``retry.call`` owns retries), STS token when there is one."""
+        if self._acs is None:
+            self._acs = self._build_acs()
+        return self._acs
+
+    def _build_acs(self) -> Any:
+        from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
+        from aliyunsdkcore.auth.signers.access_key_signer import AccessKeySigner
+        from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
+        from aliyunsdkcore.client import AcsClient
+
+        c, region = self.credentials, self.settings.region
+        credential = (
+            StsTokenCredential(c.access_key_id, c.access_key_secret, c.security_token)
+            if c.security_token
+            else AccessKeyCredential(c.access_key_id, c.access_key_secret)
+        )
+        client = AcsClient(
+            region_id=region,
+            credential=credential,
+            auto_retry=False,
+            connect_timeout=CONNECT_TIMEOUT,
+            timeout=READ_TIMEOUT,
+        )
+        # The SDK prefers ALIYUN_ACCESS_KEY_ID/SECRET from the environment over ``credential=``: sign with ours.
+        client._signer = StsTokenSigner(credential) if c.security_token else AccessKeySigner(credential)
+        if self._local:
+            host = urlsplit(self._local).netloc
+            for product in ("Ecs", "Slb"):
+                client.add_endpoint(region, product, host)
+        return client
+
+    def mns_endpoint(self) -> str:
+        if self._local:
+            return self._local
+        if self.settings.mns_endpoint:
+            return self.settings.mns_endpoint
+        if not self.settings.account_id:
+            raise ClientConfigError(
+                "ECS_EVENTS_ACCOUNT_ID: required for the MNS endpoint (or set ECS_EVENTS_MNS_ENDPOINT)"
+            )
+        return f"https://{self.settings.account_id}.mns.{self.settings.region}.aliyuncs.com"
+
+    def mns_account(self) -> Any:
+        if self._mns is None:
+            from mns.account import Account
+
+            c = self.credentials
+            self._mns = Account(self.mns_endpoint(), c.access_key_id, c.access_key_secret, c.security_token or "")
+        return self._mns
+
+    def ecs(self) -> Ecs:
+        return Ecs(self.acs_client(), dry_run=self.settings.dry_run, https=self._local is None)
+
+    def slb(self) -> Slb:
+        return Slb(self.acs_client(), dry_run=self.settings.dry_run, https=self._local is None)
+
+    def queue(self, name: str) -> Queue:
+        return Queue(self.mns_account(), name)

@@ -1,0 +1,112 @@
+"""Fixtures for the actions: ``Clients`` against the ``localcloud`` fixture, instances and fleets made through the
+SDK, and the retry sleep patched so no test waits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pytest_mock import MockerFixture
+
+from ecs_events import retry
+from ecs_events.clients import Clients, Credentials
+from ecs_events.settings import Settings
+from localcloud.cloud import LocalCloud
+from localcloud.fleet import FleetSummary
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(mocker: MockerFixture) -> Iterator[Any]:
+    """Retries never wait; ``stats`` starts empty in every test."""
+    retry.stats.clear()
+    yield mocker.patch("ecs_events.retry.sleep")
+    retry.stats.clear()
+
+
+def make_settings(cloud: LocalCloud, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "region": cloud.region_id,
+        "localcloud": cloud.url,
+        "account_id": cloud.account_id,
+        "dry_run": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def credentials(localcloud: LocalCloud) -> Credentials:
+    return Credentials(localcloud.access_key_id, localcloud.access_key_secret)
+
+
+@pytest.fixture
+def clients(localcloud: LocalCloud, credentials: Credentials) -> Clients:
+    return Clients(make_settings(localcloud), credentials)
+
+
+@pytest.fixture
+def dry_clients(localcloud: LocalCloud, credentials: Credentials) -> Clients:
+    return Clients(make_settings(localcloud, dry_run=True), credentials)
+
+
+@pytest.fixture
+def running(localcloud: LocalCloud) -> Callable[..., list[str]]:
+    """``running(amount=1, tags=..., data_disks=[{"Size": 100}], spot=False)``: instance ids, already Running."""
+
+    def _running(
+        amount: int = 1,
+        tags: dict[str, str] | None = None,
+        data_disks: list[dict[str, Any]] | None = None,
+        spot: bool = False,
+        name: str | None = None,
+    ) -> list[str]:
+        from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest
+
+        request = RunInstancesRequest()
+        request.set_ImageId("aliyun_3_x64_20G_alibase_20240819.vhd")
+        request.set_InstanceType("ecs.g6.large")
+        request.set_Amount(amount)
+        if tags:
+            request.set_Tags([{"Key": k, "Value": v} for k, v in tags.items()])
+        if data_disks:
+            request.set_DataDisks(data_disks)
+        if spot:
+            request.set_SpotStrategy("SpotAsPriceGo")
+        if name:
+            request.set_InstanceName(name)
+        body = json.loads(localcloud.acs_client().do_action_with_exception(request))
+        ids: list[str] = body["InstanceIdSets"]["InstanceIdSet"]
+        localcloud.advance(60)
+        return ids
+
+    return _running
+
+
+FLEET: dict[str, Any] = {
+    "instances": [
+        {"name": "web", "count": 3, "tags": {"app": "web"}},
+        {"name": "other", "count": 2},
+    ],
+    "load_balancers": [
+        {
+            "name": "web-lb",
+            "backends": [{"instances": "web", "weight": 100}],
+            "vserver_groups": [{"name": "web-8080", "backends": [{"instances": "web", "port": 8080, "weight": 80}]}],
+        },
+        {
+            "name": "mixed-lb",
+            "backends": [{"instances": "other", "weight": 50}],
+            "vserver_groups": [{"name": "mixed-9000", "backends": [{"instances": "web", "port": 9000, "weight": 30}]}],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def fleet(localcloud: LocalCloud) -> FleetSummary:
+    summary = localcloud.load_fleet(FLEET)
+    localcloud.advance(60)
+    localcloud.call_log.clear()
+    return summary

@@ -18,3 +18,11 @@ class PolicyError(EcsEventsError):
         self.file = file
         self.field = field
         super().__init__(f"{file}: field {field}: {reason}" if field else f"{file}: {reason}")
+
+
+class FieldValueError(ValueError):
+    """Raised by a cross-field check to name the field it is about (pydantic would report the whole model)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(reason)

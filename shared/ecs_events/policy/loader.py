@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ecs_events.policy.errors import PolicyError
+from ecs_events.policy.errors import FieldValueError, PolicyError
 from ecs_events.policy.model import Policy
 
 
@@ -84,6 +84,9 @@ def _policy_error(exc: ValidationError, file: str) -> PolicyError:
     errors = exc.errors()
     first = errors[0]
     field = ".".join(str(part) for part in first["loc"]) or None
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, FieldValueError):
+        field = ".".join(part for part in (field, cause.field) if part)
     reason = _reason(first)
     if len(errors) > 1:
         reason += f" (and {len(errors) - 1} more)"

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ecs_events.policy.durations import Duration, format_duration
+from ecs_events.policy.errors import FieldValueError
 from ecs_events.policy.families import FAMILIES, KNOWN_EVENT_TYPES, canonical_event_type, family_of
 from ecs_events.policy.tags import tag_overrides
 from ecs_events.policy.windows import Window
@@ -172,16 +173,12 @@ class Policy(BaseModel):
 
     @model_validator(mode="after")
     def _drains_end(self) -> Policy:
-        periods = [("drain_period", self.drain_period)] + [
-            (f"events.{key}.drain_period", o.drain_period)
-            for key, o in self.events.items()
-            if "drain_period" in o.model_fields_set
-        ]
+        periods = [("drain_period", self.drain_period)]
+        periods += [(f"events.{key}.drain_period", o.drain_period) for key, o in self.events.items()]
         for name, period in periods:
             if period > self.max_drain:
-                raise ValueError(
-                    f"{name} ({format_duration(period)}) is longer than max_drain ({format_duration(self.max_drain)})"
-                )
+                limit = format_duration(self.max_drain)
+                raise FieldValueError(name, f"{format_duration(period)} is longer than max_drain ({limit})")
         return self
 
     def resolve(self, event_type: str, tags: dict[str, str], tag_prefix: str = "ecs-events:") -> Effective:

@@ -99,8 +99,8 @@ def _yaml_problem(exc: Exception) -> str:
     """One line: where (1-based line and column) and what, from PyYAML's several-line message."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return f"{where}not valid YAML: {' '.join(str(problem).split())}"
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"not valid YAML{where}: {' '.join(str(problem).split())}"
 
 
 def load_fleet(cloud: LocalCloud, source: str | Path | dict[str, Any], running: bool = True) -> FleetSummary:

@@ -11,21 +11,28 @@ from pathlib import Path
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkecs.request.v20140526.DescribeInstancesRequest import DescribeInstancesRequest
 
-from ecs_events.cli import build_parser
+from ecs_events.cli import localcloud_cmd
 from localcloud.serve import serve
 from localcloud.testing import sdk_call as call
 
 DEMO = Path(__file__).resolve().parents[2] / "events" / "fleets" / "demo.yaml"
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """``ecs-events ARGV`` as the CLI parses it: the localcloud subcommand registered through its add_parser."""
+    parser = argparse.ArgumentParser(prog="ecs-events")
+    localcloud_cmd.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
 def test_cli_defaults_are_documented() -> None:
-    args = build_parser().parse_args(["localcloud"])
+    args = parse(["localcloud"])
     assert (args.host, args.port, args.seed, args.fleet, args.events_queue) == ("127.0.0.1", 8080, 0, None, None)
     assert args.access_key_id == "LTAI-localcloud" and callable(args.func)
 
 
 def test_serve_prints_endpoint_and_credentials_and_builds_the_fleet() -> None:
-    args = build_parser().parse_args(
+    args = parse(
         ["localcloud", "--port", "0", "--seed", "3", "--fleet", str(DEMO), "--events-queue", "ecs-events",
          "--access-key-id", "AK-cli", "--access-key-secret", "SK-cli"]
     )  # fmt: skip
@@ -70,7 +77,7 @@ def test_bad_fleet_is_a_one_line_error_exit_2(tmp_path: Path) -> None:
 
 
 def test_port_out_of_range_is_one_line_exit_2() -> None:
-    args = build_parser().parse_args(["localcloud", "--port", "99999"])
+    args = parse(["localcloud", "--port", "99999"])
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         assert serve(args) == 2
@@ -82,7 +89,7 @@ def test_broken_yaml_is_one_line_naming_file_line_and_column(tmp_path: Path) -> 
     bad.write_text("instances:\n  - name: web\n    count: [1, 2\n")
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        assert serve(build_parser().parse_args(["localcloud", "--port", "0", "--fleet", str(bad)])) == 2
+        assert serve(parse(["localcloud", "--port", "0", "--fleet", str(bad)])) == 2
     text = err.getvalue()
     assert text.count("\n") == 1, text
-    assert str(bad) in text and "line 4, column 1" in text, text
+    assert str(bad) in text and "at line 4, column 1" in text, text

@@ -133,15 +133,18 @@ class DingTalkSender:
         timeout: float = TIMEOUT,
         per_minute: int | None = 20,
         clock: Callable[[], float] = time.time,
+        rate_clock: Callable[[], float] = time.monotonic,
         name: str | None = None,
     ) -> None:
+        """``clock``: wall time for the signed timestamp (DingTalk refuses one over 1 h off); ``rate_clock``: for
+        ``per_minute`` (None: no limit of ours)."""
         add_secret(secret)
         _register_url_secrets(url)
         self.url = url
         self.secret = secret
         self.timeout = timeout
         self.clock = clock
-        self.limit = _RateLimit(per_minute, clock) if per_minute else None
+        self.limit = _RateLimit(per_minute, rate_clock) if per_minute else None
         self.name = name or _stable_name("dingtalk", url)
 
     def __repr__(self) -> str:

@@ -1,0 +1,62 @@
+"""Notification test fixtures; the last one fails any test whose log output contains a test secret or token."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+
+import pytest
+from notify_support import SECRETS, Clock, DictStore, LogCapture, Receiver, RobotHandler
+
+from ecs_events.store.base import Store
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with DictStore() as opened:
+        yield opened
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    handler = type("Handler", (RobotHandler,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    received = Receiver(server)
+    handler.receiver = received
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="notify-receiver", daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        received.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(autouse=True)
+def captured() -> Iterator[LogCapture]:
+    """Captures everything at DEBUG; after the test, no line (formatted, and raw unless the test put a secret in a
+    message on purpose) may contain a test secret or token."""
+    logger = logging.getLogger("ecs_events")
+    saved = (logger.level, logger.propagate, list(logger.handlers))
+    capture = LogCapture()
+    logger.addHandler(capture)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield capture
+    finally:
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        logger.handlers[:] = saved[2]
+    texts = capture.lines() + ([] if capture.raw_secrets_ok else capture.raw())
+    leaked = [(s[:6], t) for t in texts for s in SECRETS if s in t]
+    assert not leaked, f"a secret reached the log: {leaked[0][0]}... in {leaked[0][1][:200]!r}"

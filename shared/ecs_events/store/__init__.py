@@ -19,7 +19,9 @@ def open_store(url: str) -> Store:
     """``memory://``; ``sqlite:///relative/path`` (relative to the working directory) or ``sqlite:////abs/path``;
     ``redis://[:password@]host:port/db`` or ``rediss://...`` (TLS). Anything else is a one-line StoreError naming
     the setting, with any password in the URL masked."""
-    scheme, _, rest = url.partition("://")
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme = ""
     if scheme == "memory" and rest == "":
         from ecs_events.store.memory import MemoryStore
 

@@ -276,7 +276,11 @@ def test_threads_moving_units_between_two_keys_keep_the_sum(store: Store) -> Non
                 return
         raise AssertionError("a move kept losing")
 
-    _in_threads(lambda _: [move_one() for _ in range(moves)])
+    def work(_: int) -> None:
+        for _ in range(moves):
+            move_one()
+
+    _in_threads(work)
     total = WORKERS * moves
     assert store.scan("acct/") == [Doc("acct/a", {"n": total}, total + 1), Doc("acct/b", {"n": -total}, total + 1)]
 

@@ -177,13 +177,19 @@ def test_console_output_is_decoded(localcloud: LocalCloud, clients: Clients, run
     assert clients.ecs().console_output(instance) == "kernel: Out of memory\nlogin:"
 
 
-def test_run_command_and_its_result(localcloud: LocalCloud, clients: Clients, running: Callable[..., list[str]]) -> None:
+def test_run_command_and_its_result(
+    localcloud: LocalCloud, clients: Clients, running: Callable[..., list[str]]
+) -> None:
     [instance] = running()
     localcloud.ecs.set_command_output(instance, "drained\n", exit_code=0)
     ecs = clients.ecs()
     invoke_id = ecs.run_command(instance, "systemctl stop app && echo drained", timeout=30)
     [call] = localcloud.call_log.calls("RunCommand")
-    assert (call.params["Type"], call.params["Timeout"], call.params["InstanceId.1"]) == ("RunShellScript", "30", instance)
+    assert (call.params["Type"], call.params["Timeout"], call.params["InstanceId.1"]) == (
+        "RunShellScript",
+        "30",
+        instance,
+    )
     assert call.params["ClientToken"]
     running_now = ecs.invocation_result(invoke_id, instance)
     assert (running_now.status, running_now.exit_code) == ("Running", None)

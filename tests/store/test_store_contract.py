@@ -287,11 +287,12 @@ def test_threads_moving_units_between_two_keys_keep_the_sum(store: Store) -> Non
 
 # -- concurrency: processes -----------------------------------------------------------------------------------------
 def _increment_in_process(url: str, start: Any) -> None:
-    """Child process body (spawned, so it must be importable): open the store by URL and increment."""
+    """Child process body (spawned, so it must be importable): once released, open the store by URL (all children at
+    once: for sqlite that also races the creation of a fresh file) and increment."""
+    if not start.wait(60):
+        raise SystemExit("never released")
     store = open_store(url)
     try:
-        if not start.wait(60):
-            raise SystemExit("never released")
         for _ in range(INCREMENTS):
             store.update("counter", _increment, attempts=ATTEMPTS)
     finally:
@@ -302,11 +303,10 @@ def _increment_in_process(url: str, start: Any) -> None:
 @pytest.mark.parametrize("shared", ["sqlite", "redis"])
 def test_processes_racing_update_lose_no_increment(shared: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if shared == "redis":
-        store: Store = request.getfixturevalue("redis_store")
-        url = request.getfixturevalue("redis_url")
+        request.getfixturevalue("redis_store")  # flushed database
+        url: str = request.getfixturevalue("redis_url")
     else:
-        store = SqliteStore(tmp_path / "shared.sqlite3")
-        url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+        url = f"sqlite:///{tmp_path / 'fresh' / 'shared.sqlite3'}"  # absent until the children open it
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     children = [context.Process(target=_increment_in_process, args=(url, start)) for _ in range(WORKERS)]
@@ -316,5 +316,5 @@ def test_processes_racing_update_lose_no_increment(shared: str, tmp_path: Path, 
     for child in children:
         child.join(timeout=120)
     assert [child.exitcode for child in children] == [0] * WORKERS
-    assert store.get("counter") == Doc("counter", {"n": WORKERS * INCREMENTS}, WORKERS * INCREMENTS)
-    store.close()
+    with open_store(url) as store:
+        assert store.get("counter") == Doc("counter", {"n": WORKERS * INCREMENTS}, WORKERS * INCREMENTS)

@@ -280,6 +280,11 @@ def test_parse_policy_names_its_source() -> None:
             "events: {Disk:Stalled: {drain_period: 3h}}",
             "policy.yaml: field events.Disk:Stalled.drain_period: 3h is longer than max_drain (2h)",
         ),
+        (
+            "events: {Instance:SystemMaintenance.Reboot: {lead: 1h}, SystemMaintenance.Reboot: {lead: 2h}}",
+            "policy.yaml: field events: 'Instance:SystemMaintenance.Reboot' and 'SystemMaintenance.Reboot' are the "
+            "same event type",
+        ),
         ("leed: 30m", "policy.yaml: field leed: unknown key (a typo?)"),
         (
             "lead: soon\npoll_interval: never",

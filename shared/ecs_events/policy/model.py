@@ -56,7 +56,7 @@ class Budget(BaseModel):
     model_config = _STRICT
 
     min: int = Field(1, ge=1)
-    percent: float = Field(10, ge=0, le=100)
+    percent: float = Field(10.0, ge=0, le=100)
 
 
 def _all_families(value: object) -> object:
@@ -157,6 +157,7 @@ class Policy(BaseModel):
     @classmethod
     def _known_types(cls, value: dict[str, EventOverride]) -> dict[str, EventOverride]:
         canonical: dict[str, EventOverride] = {}
+        spelled: dict[str, str] = {}
         for key, override in value.items():
             name = canonical_event_type(key)
             is_glob = bool(_GLOB_CHARS & set(name))
@@ -168,7 +169,9 @@ class Policy(BaseModel):
                     f"unknown event type {key!r} (expected e.g. SystemMaintenance.Reboot, Disk:Stalled, "
                     "PreemptibleInstanceInterruption, or a glob matching one like SystemFailure.*)"
                 )
-            canonical[name] = override
+            if name in canonical:
+                raise ValueError(f"{spelled[name]!r} and {key!r} are the same event type")
+            canonical[name], spelled[name] = override, key
         return canonical
 
     @model_validator(mode="after")

@@ -6,16 +6,21 @@ import logging
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
-from notify_support import SECRETS, Clock, DictStore, LogCapture, Receiver, RobotHandler
+from notify_support import SECRETS, Clock, LogCapture, Receiver, RobotHandler
 
 from ecs_events.store.base import Store
+from ecs_events.store.memory import MemoryStore
+from ecs_events.store.sqlite import SqliteStore
 
 
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with DictStore() as opened:
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The outbox against each embedded backend (the redis one has its own tests against a real redis-server)."""
+    opened: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "store.db")
+    with opened:
         yield opened
 
 

@@ -1,5 +1,5 @@
 """Test support for tests/notify: a real local HTTP receiver (a DingTalk robot that checks signatures, and a
-webhook), a dict-backed store, an injected clock, a log capture, notices."""
+webhook), an injected clock, a log capture, notices."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,6 @@ from typing import Any
 
 from ecs_events.logs import JsonFormatter
 from ecs_events.notify import Notice
-from ecs_events.store.base import Doc, Store, Write
 
 SECRET = "SECd0c5e7a1b2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9"
 TOKEN = "7f3e9a1c5b2d8e4f6a0b3c7d9e1f5a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e3f5a"
@@ -27,46 +25,6 @@ WEBHOOK_TOKEN = "whk-9b8a7f6e5d4c3b2a1f0e"
 SECRETS = (SECRET, TOKEN, WEBHOOK_TOKEN)
 ROBOT = "/robot/send"
 HOOK = "/hook"
-
-
-# -- a store: the four primitives over a dict ---------------------------------------------------------------------
-class DictStore(Store):
-    """A tiny thread-safe dict-backed Store for these tests (values JSON round-tripped like a real backend)."""
-
-    def __init__(self) -> None:
-        self.docs: dict[str, tuple[int, str]] = {}
-        self.markers: dict[str, float] = {}
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> Doc | None:
-        with self.lock:
-            found = self.docs.get(key)
-        return None if found is None else Doc(key, json.loads(found[1]), found[0])
-
-    def commit(self, writes: Sequence[Write]) -> bool:
-        with self.lock:
-            for write in writes:
-                if self.docs.get(write.key, (0, ""))[0] != write.expected:
-                    return False
-            for write in writes:
-                if write.value is None:
-                    self.docs.pop(write.key, None)
-                else:
-                    self.docs[write.key] = (write.expected + 1, json.dumps(write.value))
-            return True
-
-    def scan(self, prefix: str) -> list[Doc]:
-        with self.lock:
-            found = sorted((k, v) for k, v in self.docs.items() if k.startswith(prefix))
-        return [Doc(k, json.loads(d), v) for k, (v, d) in found]
-
-    def add_once(self, key: str, ttl_seconds: float) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            if self.markers.get(key, 0) > now:
-                return False
-            self.markers[key] = now + ttl_seconds
-            return True
 
 
 # -- time ---------------------------------------------------------------------------------------------------------

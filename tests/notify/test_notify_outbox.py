@@ -101,7 +101,7 @@ def test_limit_caps_the_items_handled_in_one_run(store: Store, receiver: Receive
 def test_a_failing_dingtalk_is_retried_with_backoff_without_resending_to_the_webhook(
     store: Store, receiver: Receiver, clock: Clock, captured: LogCapture
 ) -> None:
-    receiver.errcode(ROBOT, 2, 130101, "send too fast, exceed 20 times per minute")
+    receiver.errcode(ROBOT, 2, 310000, "keywords not in content")
     enqueue(store, make_notice(1))
     box = outbox(store, receiver, clock)
 
@@ -111,7 +111,7 @@ def test_a_failing_dingtalk_is_retried_with_backoff_without_resending_to_the_web
     assert item.next_at == clock() + timedelta(seconds=30)
     assert item.lease_until is None
     assert set(item.done) == {box.senders[1].name, "log"}
-    assert item.last_error == f"{box.senders[0].name}: errcode 130101: send too fast, exceed 20 times per minute"
+    assert item.last_error == f"{box.senders[0].name}: errcode 310000: keywords not in content"
     (warning,) = [r for r in captured.at(logging.WARNING) if r.name == "ecs_events.outbox"]
     assert "attempt 1 of 10 failed" in warning.getMessage()
     assert warning.__dict__["code"] == "outbox.retry"

@@ -72,9 +72,7 @@ def test_a_signature_with_the_wrong_secret_is_refused_by_errcode(receiver: Recei
     ("code", "message"),
     [(130101, "send too fast, exceed 20 times per minute"), (300001, "token is not exist")],
 )
-def test_a_nonzero_errcode_is_a_send_error_naming_code_and_message(
-    receiver: Receiver, code: int, message: str
-) -> None:
+def test_a_nonzero_errcode_is_a_send_error_naming_code_and_message(receiver: Receiver, code: int, message: str) -> None:
     receiver.errcode(ROBOT, 1, code, message)
     sender = robot(receiver)
     with pytest.raises(SendError) as caught:
@@ -134,6 +132,21 @@ def test_our_side_of_the_rate_limit_throttles_before_dingtalk_does(receiver: Rec
     clock.advance(50)
     sender.send(make_notice(3))
     assert len(receiver.at(ROBOT)) == 3
+
+
+def test_dingtalk_throttling_us_holds_later_sends_for_ten_minutes(receiver: Receiver, clock: Clock) -> None:
+    receiver.errcode(ROBOT, 1, 130101, "send too fast, exceed 20 times per minute")
+    sender = robot(receiver, rate_clock=clock.seconds)
+    with pytest.raises(SendError, match="errcode 130101"):
+        sender.send(make_notice(1))
+    clock.advance(1)
+    with pytest.raises(Throttled) as caught:
+        sender.send(make_notice(2))
+    assert caught.value.retry_after == 599
+    assert len(receiver.at(ROBOT)) == 1
+    clock.advance(599)
+    sender.send(make_notice(2))
+    assert len(receiver.at(ROBOT)) == 2
 
 
 # -- webhook and log ----------------------------------------------------------------------------------------------

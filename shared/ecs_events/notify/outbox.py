@@ -230,7 +230,8 @@ class Outbox:
                 failures.append(escape(redact(f"{sender.name}: {type(exc).__name__}: {exc}")))
                 run.broken.add(sender.name)
                 continue
-            value = {**value, "done": [*value.get("done", []), sender.name]}
+            lease = _iso(self.now() + timedelta(seconds=self.lease_seconds))
+            value = {**value, "done": [*value.get("done", []), sender.name], "lease_until": lease}
             if not self.store.commit([Write(item.key, value, version)]):
                 log.warning("outbox: %s: lease lost while sending; another consumer has it", item.key)
                 return True

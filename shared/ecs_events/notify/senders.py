@@ -28,6 +28,8 @@ from ecs_events.notify.notice import Notice, NotifyError, escape, render_text
 TIMEOUT = 5.0
 SETTING = "ECS_EVENTS_WEBHOOKS"
 _MAX_ANSWER = 64 * 1024
+RATE_LIMITED = 130101  # "send too fast, exceed 20 times per minute": the robot is throttled for 10 minutes
+RATE_LIMIT_PENALTY = 600.0
 _SECRET_PARAMS = ("token", "access_token", "key", "secret", "sign", "signature", "password", "auth")
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
 
@@ -108,12 +110,20 @@ class _RateLimit:
         self.per_minute = per_minute
         self.clock = clock
         self.sent: deque[float] = deque()
+        self.blocked_until = 0.0
         self.lock = threading.Lock()
+
+    def block(self, seconds: float) -> None:
+        """DingTalk said we went too fast anyway (another process shares the robot): hold every send."""
+        with self.lock:
+            self.blocked_until = max(self.blocked_until, self.clock() + seconds)
 
     def take(self) -> float:
         """0 when a send may go now (and counts it), else the seconds to wait."""
         with self.lock:
             now = self.clock()
+            if now < self.blocked_until:
+                return max(1.0, self.blocked_until - now)
             while self.sent and now - self.sent[0] >= 60:
                 self.sent.popleft()
             if len(self.sent) >= self.per_minute:
@@ -178,6 +188,8 @@ class DingTalkSender:
             raise SendError(self.name, f"not a DingTalk answer (HTTP {status})", code=str(status))
         if answer["errcode"] != 0:
             code = answer["errcode"]
+            if code == RATE_LIMITED and self.limit is not None:
+                self.limit.block(RATE_LIMIT_PENALTY)
             raise SendError(self.name, f"errcode {code}: {answer.get('errmsg', '')}", code=str(code))
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -87,11 +88,18 @@ def resolve_credentials(context: Any = None) -> Credentials:
 
 
 class SettingsLike(Protocol):
-    region: str
-    localcloud: str | None
-    mns_endpoint: str | None
-    dry_run: bool
-    account_id: str | None
+    """What ``Clients`` reads of ``ecs_events.settings.Settings`` (read-only, so a frozen model fits)."""
+
+    @property
+    def region(self) -> str: ...
+    @property
+    def localcloud(self) -> str | None: ...
+    @property
+    def mns_endpoint(self) -> str | None: ...
+    @property
+    def dry_run(self) -> bool: ...
+    @property
+    def account_id(self) -> str | None: ...
 
 
 class Clients:
@@ -122,6 +130,8 @@ class Clients:
         from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
         from aliyunsdkcore.client import AcsClient
 
+        # The SDK logs every error answer at ERROR before raising it; we raise (and log retries) ourselves.
+        logging.getLogger("aliyunsdkcore.client").setLevel(logging.CRITICAL)
         c, region = self.credentials, self.settings.region
         credential = (
             StsTokenCredential(c.access_key_id, c.access_key_secret, c.security_token)

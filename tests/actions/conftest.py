@@ -37,6 +37,16 @@ def make_settings(cloud: LocalCloud, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
+def clients_for(localcloud: LocalCloud) -> Callable[..., Clients]:
+    """``clients_for(credentials, **settings)``: Clients against localcloud with other credentials or settings."""
+
+    def _make(credentials: Credentials, **overrides: Any) -> Clients:
+        return Clients(make_settings(localcloud, **overrides), credentials)
+
+    return _make
+
+
+@pytest.fixture
 def credentials(localcloud: LocalCloud) -> Credentials:
     return Credentials(localcloud.access_key_id, localcloud.access_key_secret)
 

@@ -98,4 +98,3 @@ def test_short_values_are_not_registered_as_secrets() -> None:
     logs.add_secret("")
     logs.add_secret(None)
     assert logs.redact("ab cd") == "ab cd"
-

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from ecs_events import retry
-from ecs_events.actions.errors import ConflictError, NotFoundError
+from ecs_events.actions.errors import ActionError, ConflictError, NotFoundError
 from ecs_events.clients import Clients
 from localcloud.cloud import LocalCloud
 
@@ -120,11 +120,12 @@ def test_create_snapshot_retried_under_faults_creates_exactly_one_snapshot(
     assert len(localcloud.ecs.backend(localcloud.account_id).snapshots) == 1
 
 
-def test_create_snapshot_refuses_a_token_over_64_ascii(clients: Clients) -> None:
-    with pytest.raises(ValueError, match="1-64 printable ASCII"):
-        clients.ecs().create_snapshot("d-1", token="x" * 65, name="snap")
-    with pytest.raises(ValueError, match="1-64 printable ASCII"):
-        clients.ecs().create_snapshot("d-1", token="jeton-é", name="snap")
+def test_create_snapshot_refuses_a_token_over_64_ascii(localcloud: LocalCloud, clients: Clients) -> None:
+    for token in ("x" * 65, "jeton-é", ""):
+        with pytest.raises(ActionError, match="1-64 printable ASCII") as info:
+            clients.ecs().create_snapshot("d-1", token=token, name="snap")
+        assert (info.value.code, info.value.status) == ("InvalidParameter", None)
+    assert localcloud.call_log.calls("CreateSnapshot") == []
 
 
 def test_create_snapshot_of_a_missing_disk_is_not_found(clients: Clients) -> None:

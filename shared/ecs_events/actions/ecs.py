@@ -39,9 +39,15 @@ def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def check_token(token: str) -> str:
-    """ClientToken: 1-64 printable ASCII characters (the API's limit)."""
+    """ClientToken: 1-64 printable ASCII characters (the API's limit). Refused before sending, as the cloud would:
+    an ``ActionError`` with code ``InvalidParameter`` and no status (nothing was sent)."""
     if not 0 < len(token) <= 64 or not all(" " < c <= "~" for c in token):
-        raise ValueError(f"ClientToken must be 1-64 printable ASCII characters, got {len(token)} characters")
+        raise ActionError(
+            "Ecs",
+            "CreateSnapshot",
+            "InvalidParameter",
+            f"ClientToken must be 1-64 printable ASCII characters, got {len(token)} characters (not sent)",
+        )
     return token
 
 

@@ -1,0 +1,71 @@
+"""Wiring: settings -> store, policy, clients, engine, outbox, consumer. The CLI and the FC handlers build one
+``App`` per process (FC: in ``initialize``), never at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ecs_events.clients import Clients, Credentials, resolve_credentials
+from ecs_events.clock import Now, clock_for
+from ecs_events.consumer import Consumer
+from ecs_events.engine.engine import Engine
+from ecs_events.engine.timers import Timers
+from ecs_events.notify.outbox import Outbox
+from ecs_events.notify.senders import senders_from_urls
+from ecs_events.policy import Policy, load_policy
+from ecs_events.settings import Settings, load_settings
+from ecs_events.store import Store, open_store, refuse_sqlite_on_fc
+
+LOCALCLOUD_KEY = ("LTAI-localcloud", "localcloud-secret")  # localcloud's default key pair
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    policy: Policy
+    clients: Clients
+    engine: Engine
+    outbox: Outbox
+    consumer: Consumer
+    now: Now
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def credentials_for(settings: Settings, context: Any = None) -> Credentials:
+    """The FC context's or the environment's credentials; against a localcloud, its default key pair when none."""
+    try:
+        return resolve_credentials(context)
+    except Exception:
+        if settings.localcloud:
+            return Credentials(*LOCALCLOUD_KEY, None)
+        raise
+
+
+def build_app(settings: Settings | None = None, context: Any = None, *, store: Store | None = None) -> App:
+    settings = settings or load_settings()
+    account = settings.require_account()
+    if store is None:
+        refuse_sqlite_on_fc(settings.store, os.environ)
+        store = open_store(settings.store)
+    policy = load_policy(settings.policy)
+    now = clock_for(settings.localcloud)
+    clients = Clients(settings, credentials_for(settings, context))
+    queue = clients.queue(settings.queue)
+    engine = Engine(
+        store=store,
+        ecs=clients.ecs(),
+        slb=clients.slb(),
+        timers=Timers(queue),
+        policy=policy,
+        account_id=account,
+        tag=(settings.tag_key, settings.tag_value),
+        now=now,
+    )
+    outbox = Outbox(store, senders_from_urls(list(settings.webhooks)), now)
+    consumer = Consumer(queue, clients.queue(settings.dlq_name), engine, outbox, max_receives=settings.max_receives)
+    return App(settings, store, policy, clients, engine, outbox, consumer, now)

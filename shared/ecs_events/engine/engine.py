@@ -1,0 +1,458 @@
+"""The engine: from a typed event (or a timer's wake) to a saga advanced as far as it can go now.
+
+    guard (account) -> saga for (instance, event) -> facts (tag opt-in, first time only) -> playbook -> steps
+    -> timers for what is due later -> notices into the outbox, in the same commit as the saga
+
+One consumer at a time works on a saga: it takes the saga's lease (a compare-and-set on the saga document, timed by
+the wall clock so a crashed consumer's lease runs out), walks the script, and gives the lease back with its last
+write. Another consumer meeting a leased saga gets ``BusyError`` (transient: the message comes back later). Steps
+that touch the cloud are recorded as started before they act, so whoever takes over after a crash knows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ecs_events.actions.errors import NotFoundError
+from ecs_events.engine import playbooks, steps
+from ecs_events.engine.playbooks.common import Situation
+from ecs_events.engine.saga import (
+    Action,
+    Saga,
+    SagaStatus,
+    Step,
+    StepState,
+    saga_key,
+    status_rank,
+)
+from ecs_events.engine.timers import Timers
+from ecs_events.errors import EcsEventsError
+from ecs_events.models import (
+    DiskSystemEvent,
+    EcsEvent,
+    EventKind,
+    InstanceStateChange,
+    SnapshotCompleted,
+)
+from ecs_events.notify.notice import Notice, notice_id
+from ecs_events.notify.outbox import outbox_writes
+from ecs_events.store.base import Store, Write
+
+if TYPE_CHECKING:
+    from ecs_events.actions.ecs import Ecs
+    from ecs_events.actions.slb import Slb
+    from ecs_events.actions.types import InstanceFacts
+    from ecs_events.policy import Effective, Policy
+
+log = logging.getLogger("ecs_events.engine")
+
+MAX_STEPS_PER_RUN = 64
+SEEN_KEPT = 50
+
+
+class BusyError(EcsEventsError):
+    """Another consumer holds the saga right now: try the message again later (transient)."""
+
+
+class RejectedError(EcsEventsError):
+    """An event the engine refuses to act on whatever happens later (foreign account, inconsistent ARN): it goes to
+    the dead-letter queue with this reason."""
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str  # "acted" | "ignored"
+    reason: str
+    saga: str | None = None
+
+
+@dataclass
+class _Held:
+    saga: Saga
+    version: int
+
+
+def policy_type(event: EcsEvent) -> str:
+    """The event type as the policy names it: ``SystemMaintenance.Reboot``, ``Disk:Stalled``, ``StateChange``..."""
+    return f"Disk:{event.event_type}" if isinstance(event, DiskSystemEvent) else event.event_type
+
+
+def saga_id(event: EcsEvent) -> str:
+    """One saga per platform event: the system event's id (every status of it lands on one saga); a notification
+    without one is its own saga, keyed by its id (repeated deliveries of it stay one)."""
+    content = getattr(event, "content", None)
+    event_id = getattr(content, "event_id", None)
+    if isinstance(event_id, str) and event_id:
+        return event_id
+    return f"{event.kind.value}-{event.id or notice_id(event.name, event.resource_id, event.event_time)}"
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        ecs: Ecs,
+        slb: Slb,
+        timers: Timers,
+        policy: Policy,
+        account_id: str,
+        tag: tuple[str, str],
+        now: Callable[[], datetime],
+        owner: str | None = None,
+        lease_seconds: float = 120.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.store, self.ecs, self.slb, self.timers, self.policy = store, ecs, slb, timers, policy
+        self.account_id = account_id
+        self.tag = tag
+        self.now = now
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_seconds = lease_seconds
+        self.wall = wall
+
+    # -- entry points ------------------------------------------------------------------------------------------------
+    def handle(self, event: EcsEvent) -> Result:
+        """Act on one event. Raises RejectedError (dead-letter it), BusyError or a transient cloud error (retry)."""
+        self._guard_account(event)
+        if isinstance(event, SnapshotCompleted):
+            return self._snapshot_result(event)
+        if isinstance(event, InstanceStateChange):
+            return self._state_change(event)
+        if event.kind is EventKind.UNKNOWN or playbooks.playbook_for(event) is None:
+            log.info("no playbook for %s: kept in the log, no action", event.name, extra={"event_id": event.id})
+            return Result("ignored", f"no playbook for {event.name}")
+        subject = event.instance_id or event.disk_id or "unknown"
+        return self._on_event(saga_key(subject, saga_id(event)), event)
+
+    def wake(self, key: str) -> Result:
+        """A timer came back: do what is due on the saga."""
+        doc = self.store.get(key)
+        if doc is None:
+            return Result("ignored", "no such saga", key)
+        if Saga.from_doc(doc.value).status is not SagaStatus.ACTIVE:
+            return Result("ignored", "saga already finished", key)
+        held = self._acquire(key)
+        return self._run(held, poked=False)
+
+    # -- guard -------------------------------------------------------------------------------------------------------
+    def _guard_account(self, event: EcsEvent) -> None:
+        if event.mismatches:
+            raise RejectedError(f"inconsistent event: {'; '.join(event.mismatches)}")
+        accounts = {a for a in (event.user_id, event.resource_id.account) if a}
+        if accounts != {self.account_id}:
+            found = ", ".join(sorted(accounts)) or "none"
+            raise RejectedError(f"event of account {found}, not ECS_EVENTS_ACCOUNT_ID {self.account_id}: not acted on")
+
+    def _facts(self, event: EcsEvent) -> tuple[InstanceFacts | None, str | None]:
+        """The instance's facts, or why the engine leaves it alone (not found, not opted in)."""
+        if event.instance_id is None or (isinstance(event, InstanceStateChange) and event.state.value == "Deleted"):
+            return None, None
+        facts = self.ecs.describe_instance(event.instance_id)
+        if facts is None:
+            return None, f"instance {event.instance_id} not found"
+        key, value = self.tag
+        if facts.tags.get(key) != value:
+            return facts, f"instance {event.instance_id} does not carry the opt-in tag {key}={value}"
+        return facts, None
+
+    # -- events on sagas ---------------------------------------------------------------------------------------------
+    def _on_event(self, key: str, event: EcsEvent) -> Result:
+        for _ in range(5):
+            doc = self.store.get(key)
+            if doc is None:
+                result = self._start(key, event)
+                if result is not None:
+                    return result
+                continue  # another consumer created it first: apply the event to theirs
+            saga = Saga.from_doc(doc.value)
+            seen_reason = self._seen(saga, event)
+            if seen_reason:
+                return Result("ignored", seen_reason, key)
+            held = self._acquire(key)
+            seen_reason = self._seen(held.saga, event)  # again, under the lease: a racing twin may have applied it
+            if seen_reason:
+                self._release(held)
+                return Result("ignored", seen_reason, key)
+            try:
+                self._apply(held.saga, event)
+            except BaseException:
+                self._release(held)
+                raise
+            return self._run(held, poked=True)
+        raise BusyError(f"{key}: kept changing under us")
+
+    def _start(self, key: str, event: EcsEvent) -> Result | None:
+        now = self.now()
+        facts, reason = self._facts(event)
+        if reason is not None:
+            log.info(
+                "ignored %s: %s", event.name, reason, extra={"event_id": event.id, "instance_id": event.instance_id}
+            )
+            return Result("ignored", reason)
+        ptype = policy_type(event)
+        effective = self.policy.resolve(ptype, facts.tags if facts else {})
+        for warning in effective.warnings:
+            log.warning(warning, extra={"instance_id": event.instance_id})
+        if effective.skip:
+            return Result("ignored", f"skipped by policy for {ptype}")
+        decision = playbooks.decide(Situation(event, None, effective, facts, now))
+        if decision is None or not decision.steps:
+            return Result("ignored", decision.reason if decision else f"no playbook for {event.name}")
+        saga = Saga(
+            key=key,
+            instance_id=event.instance_id or event.disk_id or "unknown",
+            event_id=saga_id(event),
+            event_name=event.name,
+            event_type=event.event_type,
+            playbook=decision.playbook,
+            event_status=event.status,
+            event_finished=isinstance(event, DiskSystemEvent) and not event.ongoing,
+            not_before=event.not_before,
+            created_at=now,
+            updated_at=now,
+            steps=decision.steps,
+            disk_id=event.disk_id,
+            tags=dict(facts.tags) if facts else {},
+            policy_type=ptype,
+            seen=[event.id] if event.id else [],
+        )
+        saga.note(now, f"received {event.name}: {decision.reason}")
+        received = self._notice(saga, "received", "info", f"{saga.instance_id}: {event.name} received", now=now)
+        lease = self._lease_doc(saga)
+        if not self.store.commit([Write(key, lease, 0), *outbox_writes([received])]):
+            return None
+        log.info("saga started: %s", decision.reason, extra={"saga": key, "event_id": event.id})
+        return self._run(_Held(saga, 1), poked=False)
+
+    def _seen(self, saga: Saga, event: EcsEvent) -> str | None:
+        if event.id and event.id in saga.seen:
+            return "duplicate delivery"
+        if isinstance(event, DiskSystemEvent):
+            if event.ongoing and (saga.event_finished or saga.steps):
+                return "duplicate or stale disk notification"
+            return "duplicate delivery" if not event.ongoing and saga.event_finished else None
+        new, old = status_rank(event.status), status_rank(saga.event_status)
+        if new < old or (new == old and event.status == saga.event_status):
+            return f"stale or repeated status {event.status} (saga at {saga.event_status})"
+        return None
+
+    def _apply(self, saga: Saga, event: EcsEvent) -> None:
+        """A newer status of the saga's event: record it and let the playbook re-script what is left."""
+        now = self.now()
+        before = saga.model_copy(deep=True)
+        if event.id:
+            saga.seen = [*saga.seen, event.id][-SEEN_KEPT:]
+        if isinstance(event, DiskSystemEvent):
+            saga.event_finished = saga.event_finished or not event.ongoing
+        else:
+            saga.event_status = event.status
+        saga.note(now, f"received {event.name}")
+        effective = self._effective(saga)
+        decision = playbooks.decide(Situation(event, before, effective, None, now))
+        if decision is not None and decision.steps is not None:
+            saga.replace_remaining(decision.steps)
+            saga.status = SagaStatus.ACTIVE
+            saga.note(now, f"re-planned: {decision.reason}")
+
+    def _snapshot_result(self, event: SnapshotCompleted) -> Result:
+        index = self.store.get(f"index/snapshot/{event.snapshot_id}")
+        if index is None:
+            return Result("ignored", f"snapshot {event.snapshot_id} is not one of ours")
+        key = str(index.value["saga"])
+        held = self._acquire(key)
+        for record in held.saga.snapshots.values():
+            if record["snapshot_id"] == event.snapshot_id and record["status"] == "progressing":
+                record["status"] = event.content.result.value
+        held.saga.note(self.now(), f"snapshot {event.snapshot_id} {event.content.result.value}")
+        return self._run(held, poked=True)
+
+    def _state_change(self, event: InstanceStateChange) -> Result:
+        iid = event.instance_id or ""
+        sagas = [Saga.from_doc(d.value) for d in self.store.scan(f"saga/{iid}/")]
+        active = [s.key for s in sagas if s.status is SagaStatus.ACTIVE]
+        for key in active:  # ours to advance: a Running after our reboot, a Stopped the platform caused...
+            held = self._acquire(key)
+            held.saga.note(self.now(), f"instance {event.state.value}")
+            self._run(held, poked=True)
+        if active:
+            return Result("acted", f"advanced {len(active)} saga(s)", active[0])
+        state = event.state.value
+        if state == "Stopped" or (state == "Deleted" and sagas):  # unexpected: nothing of ours was acting
+            return self._on_event(saga_key(iid, saga_id(event)), event)
+        return Result("ignored", f"state {state}: nothing to advance")
+
+    # -- leases ------------------------------------------------------------------------------------------------------
+    def _lease_doc(self, saga: Saga) -> dict[str, Any]:
+        saga.lease_owner = self.owner
+        value = saga.to_doc()
+        value["lease_wall"] = self.wall() + self.lease_seconds
+        return value
+
+    def _acquire(self, key: str) -> _Held:
+        for _ in range(10):
+            doc = self.store.get(key)
+            if doc is None:
+                raise BusyError(f"{key}: vanished")
+            lease_wall = float(doc.value.get("lease_wall") or 0)
+            owner = doc.value.get("lease_owner")
+            if owner and owner != self.owner and lease_wall > self.wall():
+                raise BusyError(f"{key}: in progress elsewhere ({owner})")
+            saga = Saga.from_doc(doc.value)
+            if self.store.commit([Write(key, self._lease_doc(saga), doc.version)]):
+                return _Held(saga, doc.version + 1)
+        raise BusyError(f"{key}: contended")
+
+    def _save(self, held: _Held, extra: Sequence[Write] = (), *, release: bool = False) -> None:
+        held.saga.updated_at = self.now()
+        value = self._lease_doc(held.saga)
+        if release:
+            value["lease_owner"], value["lease_wall"] = None, 0
+        if not self.store.commit([Write(held.saga.key, value, held.version), *extra]):
+            raise BusyError(f"{held.saga.key}: lease lost (another consumer took over)")
+        held.version += 1
+
+    def _release(self, held: _Held) -> None:
+        try:
+            self._save(held, release=True)
+        except BusyError:
+            pass
+        except Exception:  # the store itself failed: the lease runs out on its own
+            log.exception("could not release %s", held.saga.key)
+
+    # -- running the script ------------------------------------------------------------------------------------------
+    def _effective(self, saga: Saga) -> Effective:
+        return self.policy.resolve(saga.policy_type or saga.event_type, saga.tags)
+
+    def _notice(
+        self, saga: Saga, phase: str, level: str, title: str, *, now: datetime, text: str = "", **fields: Any
+    ) -> Notice:
+        saga.notice_seq += 1
+        return Notice(
+            id=notice_id(saga.key, saga.notice_seq),
+            phase=phase,
+            level=level,
+            title=title,
+            text=text,
+            at=now,
+            event_id=saga.event_id,
+            instance_id=saga.instance_id,
+            saga=saga.key,
+            fields={k: str(v) for k, v in fields.items()},
+        )
+
+    def _run(self, held: _Held, poked: bool) -> Result:
+        """Walk the script as far as it goes now; arm a timer for the rest; give the lease back."""
+        saga = held.saga
+        try:
+            effective = self._effective(saga)
+            for _ in range(MAX_STEPS_PER_RUN):
+                now = self.now()
+                if saga.status is not SagaStatus.ACTIVE:
+                    break
+                step = saga.current
+                deadline = saga.drain_deadline if saga.drained else None
+                if deadline is not None and now >= deadline and (step is None or step.action is not Action.RESTORE):
+                    self._abort(saga, now, "drain deadline reached: weights restored whatever happened")
+                step = saga.current
+                if step is None:
+                    saga.status, saga.outcome = SagaStatus.CLOSED, saga.outcome or "closed"
+                    break
+                if step.due(saga.previous_done(), now) > now and not (poked and step.action in steps.GATES):
+                    break
+                if not self._step(held, step, effective, now, poked):
+                    break
+            self._arm(held)
+        except BaseException:
+            self._release(held)
+            raise
+        return Result("acted", saga.outcome or (saga.current.action.value if saga.current else "done"), saga.key)
+
+    def _step(self, held: _Held, step: Step, effective: Effective, now: datetime, poked: bool) -> bool:
+        """Run one step; True when it finished and the next may follow now."""
+        saga = held.saga
+        extra: list[Write] = []
+        if step.action is Action.NOTIFY:
+            a = step.args
+            fields = {k: v for k, v in a.items() if k not in ("phase", "level", "title", "text")}
+            extra += outbox_writes(
+                [self._notice(saga, a["phase"], a["level"], a["title"], now=now, text=a.get("text", ""), **fields)]
+            )
+            outcome: steps.Outcome = steps.Done()
+        elif step.action is Action.CLOSE:
+            outcome = steps.Done()
+            saga.outcome = str(step.args.get("outcome", "closed"))
+            saga.status = {"succeeded": SagaStatus.SUCCEEDED, "failed": SagaStatus.FAILED}.get(
+                saga.outcome, SagaStatus.CLOSED
+            )
+        else:
+            resumed = step.state is StepState.RUNNING  # a consumer before us started it and did not finish
+            if not resumed and step.action in (Action.REBOOT, Action.COMMAND, Action.SNAPSHOT):
+                step.state, step.started_at = StepState.RUNNING, now
+                self._save(held)  # on record before it acts: a successor after a crash knows it may have happened
+            ctx = steps.StepContext(
+                saga, self.store, self.ecs, self.slb, effective, now, poked, resumed, lambda w: self._save(held, w)
+            )
+            try:
+                outcome = steps.RUNNERS[step.action](ctx, step)
+            except NotFoundError as exc:
+                outcome = steps.Fail(f"{exc.action}: {exc.code}")
+            extra += ctx.writes
+        log.info(
+            "%s: %s",
+            step.action.value,
+            type(outcome).__name__.lower(),
+            extra={"saga": saga.key, "step": step.action.value},
+        )
+        if isinstance(outcome, steps.Done):
+            step.state, step.done_at, step.detail = StepState.DONE, now, outcome.detail or step.detail
+            saga.cursor += 1
+            if step.action is not Action.NOTIFY:
+                saga.note(now, outcome.detail or step.action.value, step)
+            self._save(held, extra)
+            return True
+        if isinstance(outcome, steps.Fail):
+            step.state, step.done_at, step.detail = StepState.FAILED, now, outcome.reason
+            saga.cursor += 1
+            self._abort(saga, now, outcome.reason)
+            self._save(held, extra)
+            return True
+        assert isinstance(outcome, steps.Wait | steps.Defer)
+        if isinstance(outcome, steps.Defer) and not step.args.get("deferred_notified"):
+            step.args["deferred_notified"] = True
+            title = f"{saga.instance_id}: {step.action.value} deferred: {outcome.detail}"
+            extra += outbox_writes([self._notice(saga, "deferred", "warning", title, now=now)])
+            saga.note(now, f"deferred: {outcome.detail}", step)
+        step.at, step.detail = max(outcome.until, now + steps.MIN_WAIT), outcome.detail
+        self._save(held, extra)
+        return False
+
+    def _abort(self, saga: Saga, now: datetime, reason: str) -> None:
+        """Compensation: whatever was left, restore the weights and tell people."""
+        saga.note(now, f"aborted: {reason}")
+        saga.replace_remaining(
+            [
+                Step(action=Action.RESTORE),
+                Step(
+                    action=Action.NOTIFY,
+                    args={"phase": "failed", "level": "critical", "title": f"{saga.instance_id}: {reason}", "text": ""},
+                ),
+                Step(action=Action.CLOSE, args={"outcome": "failed"}),
+            ]
+        )
+
+    def _arm(self, held: _Held) -> None:
+        """One timer for the saga's next due time (unless an earlier one is already on its way), then the lease goes."""
+        saga, now = held.saga, self.now()
+        due = saga.next_due(now) if saga.status is SagaStatus.ACTIVE else None
+        if due is not None and (saga.wake_at is None or saga.wake_at <= now or due < saga.wake_at):
+            saga.wake_at = self.timers.arm(saga.key, due, now)
+        self._save(held, release=True)

@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="start the clock at 2026-11-26T02:00:00Z; it moves only through POST /_localcloud/clock",
     )
     parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="close connections idle this long (default 30)",
+    )
+    parser.add_argument(
         "--no-strict-requests",
         dest="strict_requests",
         action="store_false",
@@ -59,6 +66,9 @@ def serve(
     if not 0 <= args.port <= 65535:
         print(f"ecs-events localcloud: --port must be 0 to 65535, not {args.port}", file=sys.stderr)
         return 2
+    if not getattr(args, "idle_timeout", 30.0) > 0:
+        print(f"ecs-events localcloud: --idle-timeout must be more than 0, not {args.idle_timeout}", file=sys.stderr)
+        return 2
     cloud = LocalCloud(
         args.seed,
         region_id=args.region,
@@ -69,6 +79,7 @@ def serve(
         port=args.port,
         manual_clock=getattr(args, "manual_clock", False),
         strict_requests=getattr(args, "strict_requests", True),
+        idle_timeout=getattr(args, "idle_timeout", 30.0),
     )
     try:
         cloud.start()

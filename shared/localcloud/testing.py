@@ -18,7 +18,9 @@ from localcloud.core import CallRecord
 
 @pytest.fixture(scope="session")
 def _localcloud_server() -> Iterator[LocalCloud]:
-    cloud = LocalCloud(seed=0)
+    # One server for the whole session: a generous idle timeout, so an SDK's pooled keep-alive connection is not
+    # closed under a slow test by accident (tests that want the 30 s default start their own LocalCloud).
+    cloud = LocalCloud(seed=0, idle_timeout=300)
     cloud.start()
     try:
         yield cloud

@@ -4,6 +4,7 @@ stale timestamps. Wire-level defects are sent over raw sockets or http.client; t
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import logging
@@ -22,6 +23,7 @@ from mns.queue import Message
 from localcloud.cloud import LocalCloud
 from localcloud.mns import auth
 from localcloud.rpc import NonceCache, sign
+from localcloud.serve import add_arguments
 from localcloud.testing import last_call, make_queue, mns_error, sdk_call
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -205,6 +207,11 @@ def test_idle_and_slow_connections_are_closed(short_idle: LocalCloud, sent: byte
 def test_idle_timeout_is_configurable_and_defaults_to_30_seconds(short_idle: LocalCloud) -> None:
     assert short_idle.server.idle_timeout == 0.3
     assert LocalCloud().idle_timeout == 30
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert (parser.parse_args([]).idle_timeout, parser.parse_args([]).strict_requests) == (30, True)
+    relaxed = parser.parse_args(["--idle-timeout", "5", "--no-strict-requests"])
+    assert (relaxed.idle_timeout, relaxed.strict_requests) == (5, False)
 
 
 # -- f. MNS batch size -------------------------------------------------------------------------------------------------

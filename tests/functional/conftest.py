@@ -7,12 +7,16 @@ queue consumer after each step until it is idle: what a timer-triggered consumer
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.notify.notify_support import Receiver, RobotHandler
 
 from ecs_events.app import App, build_app
 from ecs_events.consumer import Report
@@ -83,6 +87,70 @@ class World:
 
     def calls(self, action: str) -> list[Any]:
         return self.cloud.call_log.calls(action)
+
+    def mutating_calls(self) -> list[Any]:
+        """Every call that changes the fleet (not MNS, not Describe*/Get*)."""
+        return [
+            c
+            for c in self.cloud.call_log.calls()
+            if c.product in ("Ecs", "Slb") and not c.action.startswith(("Describe", "Get"))
+        ]
+
+    def event_statuses(self, event_id: str) -> list[str]:
+        return [e["content"]["eventStatus"] for e in self.cloud.emitted if e["content"].get("eventId") == event_id]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Every message in the dead-letter queue (read through the MNS SDK, then left invisible)."""
+        queue = self.cloud.mns_account().get_queue(f"{QUEUE}-dlq")
+        out: list[dict[str, Any]] = []
+        try:
+            while True:
+                for message in queue.batch_receive_message(16, 0):
+                    out.append(json.loads(message.message_body))
+        except Exception as exc:  # MessageNotExist: the queue is drained
+            if getattr(exc, "type", "") != "MessageNotExist":
+                raise
+        return out
+
+    def send_notification(self, notification: dict[str, Any]) -> None:
+        """Deliver a CloudMonitor notification to the events queue the way CloudMonitor does (base64 JSON): for
+        statuses localcloud cannot produce by itself."""
+        queue = self.cloud.mns_account().get_queue(QUEUE)
+        from mns.queue import Message
+
+        queue.send_message(Message(json.dumps(notification)))
+
+    def notification(self, instance_id: str, name: str, content: dict[str, Any]) -> dict[str, Any]:
+        account, region = self.cloud.account_id, self.cloud.region_id
+        return {
+            "ver": "1.0",
+            "id": f"test-{len(self.cloud.emitted)}-{name}",
+            "product": "ECS",
+            "resourceId": f"acs:ecs:{region}:{account}:instance/{instance_id}",
+            "level": "CRITICAL",
+            "name": name,
+            "userId": account,
+            "eventTime": "20261126T100000.000+0800",
+            "regionId": region,
+            "content": content,
+        }
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real local webhook / DingTalk receiver (see tests/notify/notify_support.py)."""
+    handler = type("Handler", (RobotHandler,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    received = Receiver(server)
+    handler.receiver = received  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        received.release.set()
+        server.shutdown()
 
 
 @pytest.fixture

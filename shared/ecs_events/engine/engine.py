@@ -226,9 +226,15 @@ class Engine:
             seen=[event.id] if event.id else [],
         )
         saga.note(now, f"received {event.name}: {decision.reason}")
-        received = self._notice(saga, "received", "info", f"{saga.instance_id}: {event.name} received", now=now)
+        first = decision.steps[0]
+        says_received = first.action is Action.NOTIFY and first.args.get("phase") == "received"
+        received = (
+            []
+            if says_received
+            else [self._notice(saga, "received", "info", f"{saga.instance_id}: {event.name} received", now=now)]
+        )
         lease = self._lease_doc(saga)
-        if not self.store.commit([Write(key, lease, 0), *outbox_writes([received])]):
+        if not self.store.commit([Write(key, lease, 0), *outbox_writes(received)]):
             return None
         log.info("saga started: %s", decision.reason, extra={"saga": key, "event_id": event.id})
         return self._run(_Held(saga, 1), poked=False)
@@ -337,7 +343,7 @@ class Engine:
     ) -> Notice:
         saga.notice_seq += 1
         return Notice(
-            id=notice_id(saga.key, saga.notice_seq),
+            id=f"{notice_id(saga.key)[:20]}-{saga.notice_seq:05d}",  # one saga's notices go out in order
             phase=phase,
             level=level,
             title=title,

@@ -205,6 +205,11 @@ def do_reboot(ctx: StepContext, step: Step) -> Outcome:
     try:
         ctx.ecs.reboot(saga.instance_id)
     except ConflictError as exc:
+        # A retry after a lost answer meets the reboot it already caused (IncorrectInstanceStatus while it stops).
+        status = ctx.ecs.full_status(saga.instance_id)
+        if status is not None and status[0] in ("Stopping", "Starting"):
+            saga.rebooted_at = ctx.now
+            return Done(f"reboot under way ({status[0]})")
         return Fail(f"RebootInstance refused: {exc.code}")
     saga.rebooted_at = ctx.now
     return Done("RebootInstance sent")

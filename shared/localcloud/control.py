@@ -24,7 +24,6 @@ Times are ISO 8601 UTC with a ``Z`` (milliseconds when not whole seconds); a tim
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import asdict, fields
@@ -38,8 +37,6 @@ from localcloud.rpc import COMMON_PARAMS
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
-
-log = logging.getLogger("localcloud.control")
 
 PREFIX = "/_localcloud"
 JSON_HEADERS = {"Content-Type": "application/json"}

@@ -2,7 +2,9 @@
 
     ecs-events localcloud --port 8080 --seed 0 --fleet events/fleets/demo.yaml --events-queue ecs-events
 
-Prints the endpoint and the credentials, one line each, then serves until Ctrl-C. The SDKs and yaml are only
+Prints the endpoint and the credentials, one line each, then serves until Ctrl-C. With --manual-clock the clock
+stays at 2026-11-26T02:00:00Z until moved through the control API (POST /_localcloud/clock; see
+localcloud.control and localcloud.remote.RemoteCloud). The SDKs and yaml are only
 imported when the command runs.
 """
 

@@ -292,7 +292,8 @@ class Engine:
         if active:
             return Result("acted", f"advanced {len(active)} saga(s)", active[0])
         state = event.state.value
-        if state == "Stopped" or (state == "Deleted" and sagas):  # unexpected: nothing of ours was acting
+        expected = any(s.playbook == "preemption" or s.event_type.endswith((".Stop", ".Delete")) for s in sagas)
+        if not expected and (state == "Stopped" or (state == "Deleted" and sagas)):  # nothing of ours explains it
             return self._on_event(saga_key(iid, saga_id(event)), event)
         return Result("ignored", f"state {state}: nothing to advance")
 

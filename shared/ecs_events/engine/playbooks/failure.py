@@ -23,8 +23,10 @@ def decide(s: Situation) -> Decision:
     if event.event_type == "SystemFailure.Redeploy" and event.status in ("Scheduled", "Inquiring"):
         return maintenance.decide(s)
     if event.event_type in _REBOOTS:
-        if event.status in ("Avoided", "Canceled"):
+        if event.status in ("Avoided", "Canceled", "Failed"):
             return maintenance.decide(s)
+        if s.saga is not None and s.saga.steps:  # Executing after Scheduled, Executed after Executing: scripted
+            return Decision(NAME, None, f"{event.status}: the script already waits for the platform")
         steps = [notify("started", "warning", f"{iid}: {event.event_type} ({event.status}): draining now")]
         rest = after_platform(iid, event.event_type)
         if event.event_type == "InstanceFailure.Reboot":

@@ -102,6 +102,8 @@ def decide(s: Situation) -> Decision:
         return inquiring(s)
     if status in ("Avoided", "Canceled", "Executed") and ours:
         return Decision(NAME, None, f"{status} after our reboot: finish the script")
+    if status == "Executed" and saga is not None and saga.event_status == "Executing":
+        return Decision(NAME, None, "Executed: the script already waits for the platform")
     if status in ("Executing", "Executed"):
         return Decision(NAME, after_platform(iid, s.event.event_type), f"{status}: the platform acts")
     if status in ("Avoided", "Canceled"):

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -203,3 +207,30 @@ def test_bad_settings_are_one_line_exit_2(monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setenv("ECS_EVENTS_STORE", "memory://")
     assert main(["status", "--limit", "-1"]) == 2
     assert capsys.readouterr().err == "ecs-events: status: --limit: expected a whole number >= 0, got '-1'\n"
+
+
+def test_ctrl_c_stops_after_the_current_batch(world: World, cli_env: str) -> None:
+    """A real process and a real SIGINT: the batch in hand finishes, the summary is printed, exit 0."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ecs_events.cli import main; sys.exit(main())",
+            "consume",
+            "--wait",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # the JSON log line saying it is consuming: the signal handler is in place
+        assert json.loads(first)["message"] == "consuming queue ecs-events (Ctrl-C stops)"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stopping after the current batch" in err and "Traceback" not in err
+    assert out.startswith("consumed ") and "received 0" in out and len(out.splitlines()) == 1

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ecs_events.engine")
 
 HEALTHY = ("Running", "Ok")
+DRY_RUN = "dry-run"  # what the actions return for a call dry-run did not make
 
 
 @dataclass(frozen=True)
@@ -156,11 +157,15 @@ def do_snapshot(ctx: StepContext, step: Step) -> Outcome:
             token = client_token(saga.event_id, disk_id)
             name = f"ecs-events-{saga.event_type}-{disk_id}"[:128].replace(":", "-")
             snap = ctx.ecs.create_snapshot(disk_id, token=token, name=name, description=f"ecs-events {saga.key}")
+            if snap == DRY_RUN:  # nothing was created: the plan goes on as if it had completed
+                saga.snapshots[disk_id] = {"snapshot_id": f"{DRY_RUN}-{disk_id}", "status": "accomplished"}
+                continue
             saga.snapshots[disk_id] = {"snapshot_id": snap, "status": "progressing"}
             ctx.writes.append(Write(f"index/snapshot/{snap}", {"saga": saga.key}, 0))
         if not step.args.get("wait", True):
             return Done(f"{len(ids)} snapshot(s) started")
-        return Wait(ctx.poll, f"{len(ids)} snapshot(s) progressing")
+        if any(s["status"] == "progressing" for s in saga.snapshots.values()):
+            return Wait(ctx.poll, f"{len(ids)} snapshot(s) progressing")
     pending = [s["snapshot_id"] for s in saga.snapshots.values() if s["status"] == "progressing"]
     if pending and not ctx.poked:
         found = ctx.ecs.describe_snapshots(pending)

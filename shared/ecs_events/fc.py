@@ -122,3 +122,28 @@ def invoke(handler: Handler, payload: bytes | str | Path, context: Context | Non
     else:
         event = bytes(payload)
     return handler(event, context or Context.from_env())
+
+
+# -- time left ---------------------------------------------------------------------------------------------------------
+DEFAULT_TIMEOUT = 60.0
+MARGIN_FRACTION = 0.1
+MIN_MARGIN = 5.0
+
+
+def timeout_of(context: Any) -> float:
+    """The function's timeout in seconds (``context.function.timeout``; FC's python contexts have no "remaining
+    time" call), or ``DEFAULT_TIMEOUT`` when the context does not say."""
+    value = getattr(getattr(context, "function", None), "timeout", None)
+    try:
+        seconds = float(value) if value is not None else DEFAULT_TIMEOUT
+    except (TypeError, ValueError):
+        return DEFAULT_TIMEOUT
+    return seconds if seconds > 0 else DEFAULT_TIMEOUT
+
+
+def deadline(context: Any, started: float, *, fraction: float = MARGIN_FRACTION, minimum: float = MIN_MARGIN) -> float:
+    """The monotonic time to stop work by: the invocation's start (``time.monotonic()`` when it began) plus the
+    timeout, less a margin (``fraction`` of the timeout or ``minimum`` seconds, whichever is larger) left for
+    finishing the message in hand, deleting the batch and returning before FC kills the invocation."""
+    timeout = timeout_of(context)
+    return started + timeout - max(timeout * fraction, minimum)

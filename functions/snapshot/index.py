@@ -1,0 +1,27 @@
+"""FC function ``snapshot``.
+
+Snapshot:CreateSnapshotCompleted (advances the saga waiting on it; failed -> abort and restore) from CloudMonitor,
+through an MNS topic trigger (STREAM or JSON).
+
+Handler ``index.handler``, initializer ``index.initialize``. Poison is dead-lettered and acknowledged; a transient
+failure raises so the trigger retries. Nothing is built at import time: ``ecs_events.handlers`` builds the App once
+per instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_events import handlers
+
+NAME = "snapshot"
+
+
+def initialize(context: Any) -> None:
+    """FC initializer: build the App once per instance; a bad configuration fails here, in one line."""
+    handlers.initialize(context)
+
+
+def handler(event: bytes, context: Any) -> dict[str, Any]:
+    """One delivery (the raw bytes FC passes): every event it carries into the engine; a summary back."""
+    return handlers.handle_push(event, context, expect=handlers.KINDS[NAME])

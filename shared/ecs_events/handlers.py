@@ -1,0 +1,338 @@
+"""The entry logic every Function Compute function shares; ``functions/<name>/index.py`` only wires to it.
+
+- ``initialize(context)``: FC's initializer. Builds the App (settings, store, clients, engine, outbox, consumer) once
+  per FC instance and hands the same one to every invocation, concurrent ones included (instance concurrency > 1).
+  A bad configuration raises its one-line error here: FC reports the failed initializer and retries on a new
+  instance. When the context brings rotated STS credentials, the App is rebuilt around the same store.
+- ``handle_push(event, context, expect=...)``: an MNS topic or EventBridge delivery, all its events into the engine.
+- ``handle_timer(event, context)``: the timer-triggered queue consumer (queue-delivered events and saga timers),
+  stopping before the invocation's time runs out.
+
+Failure policy for pushes (the trigger retries a failed invocation, then drops it):
+- poison (a payload that cannot be parsed, an event the engine rejects): the original payload goes to the dead-letter
+  queue with its reason and the invocation succeeds, since no retry could ever succeed;
+- transient (a cloud call that kept failing, a busy saga, the store or the clock unreachable, a bug of ours): the
+  invocation raises having dead-lettered nothing, so the trigger retries the whole delivery; what was already handled
+  dedupes on the retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from ecs_events import fc
+from ecs_events.errors import EcsEventsError, InputError, printable
+from ecs_events.models.base import EventKind
+from ecs_events.sources import Delivery, Source, TimerTick, unwrap
+
+if TYPE_CHECKING:
+    from ecs_events.app import App
+    from ecs_events.models import EcsEvent
+
+log = logging.getLogger("ecs_events.handlers")
+
+# The event kinds each push function's trigger is filtered to (None: any kind). The consumer is timer-triggered.
+KINDS: dict[str, tuple[EventKind, ...] | None] = {
+    "maintenance": (EventKind.INSTANCE_SYSTEM_EVENT,),
+    "preemption": (EventKind.PREEMPTIBLE_INTERRUPTION,),
+    "disk": (EventKind.DISK_SYSTEM_EVENT, EventKind.DISK_OPERATION),
+    "lifecycle": (EventKind.STATE_CHANGE,),
+    "snapshot": (EventKind.SNAPSHOT_COMPLETED,),
+    "eventbridge": None,
+}
+CONSUMER = "consumer"
+FUNCTIONS = (*KINDS, CONSUMER)
+
+# A dead-letter record is base64-encoded on the wire (4/3) and MNS takes at most 64 KiB: 45 KiB of JSON fits.
+DLQ_LIMIT = 45 * 1024
+SHOWN = 20  # results and reasons kept in a summary
+
+_lock = threading.Lock()
+_app: App | None = None
+_app_credentials: tuple[str, str | None] | None = None
+_logs_ready = False
+
+
+# -- the App, once per instance -----------------------------------------------------------------------------------
+def configure_logs(level: str | int = "INFO", stream: IO[str] | None = None) -> None:
+    """JSON log lines (``ecs_events.logs``); ``initialize`` calls it with the defaults unless done before."""
+    global _logs_ready  # noqa: PLW0603 - one process-wide flag
+    from ecs_events.logs import configure
+
+    configure(level, stream)
+    _logs_ready = True
+
+
+def _context_credentials(context: Any) -> tuple[str, str | None] | None:
+    """(key id, token) the context carries, to notice a rotation; None when it carries none (env credentials)."""
+    found = getattr(context, "credentials", None)
+    key_id = getattr(found, "access_key_id", None) or getattr(found, "accessKeyId", None)
+    token = getattr(found, "security_token", None) or getattr(found, "securityToken", None)
+    return (key_id, token or None) if isinstance(key_id, str) and key_id else None
+
+
+def initialize(context: Any = None) -> App:
+    """The process's App, built on first call (FC's initializer, or the first invocation without one).
+    Thread-safe. Raises the one-line EcsEventsError of a bad configuration (e.g. a sqlite store on FC)."""
+    global _app, _app_credentials
+    credentials = _context_credentials(context)
+    with _lock:
+        if not _logs_ready:
+            configure_logs()
+        if _app is not None and (credentials is None or credentials == _app_credentials):
+            return _app
+        from ecs_events.app import build_app
+
+        try:  # a rotation keeps the store (and its connections): only the clients change
+            app = build_app(context=context, store=_app.store if _app is not None else None)
+        except EcsEventsError as exc:
+            log.error("initialize failed: %s", exc)
+            raise
+        if _app is not None:
+            log.info("credentials rotated: clients rebuilt")
+        _app, _app_credentials = app, credentials
+        return app
+
+
+def reset() -> None:
+    """Close and forget the cached App (tests; the end of a replay). The next ``initialize`` builds a new one."""
+    global _app, _app_credentials
+    with _lock:
+        if _app is not None:
+            _app.close()
+        _app, _app_credentials = None, None
+
+
+def _name(context: Any) -> str:
+    return str(getattr(getattr(context, "function", None), "name", None) or "local")
+
+
+def _request_id(context: Any) -> str | None:
+    value = getattr(context, "request_id", None)
+    return value if isinstance(value, str) else None
+
+
+# -- pushes: MNS topic, EventBridge -------------------------------------------------------------------------------
+@dataclass
+class PushSummary:
+    function: str
+    request_id: str | None
+    events: int = 0
+    acted: int = 0
+    ignored: int = 0
+    dead_lettered: int = 0
+    unexpected: int = 0
+    notices_sent: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Poison:
+    reason: str
+    source: str
+    index: int | None = None  # the item of a batch; None: the whole payload
+
+
+def handle_push(event: bytes, context: Any, *, expect: tuple[EventKind, ...] | None = None) -> dict[str, Any]:
+    """Every event of one delivery into the engine; poison dead-lettered (and acknowledged); transient failures
+    raised for the trigger to retry. ``expect``: the kinds this function's trigger is filtered to: any other kind is
+    still handled (the engine decides) but logged at WARNING (a filter misconfiguration)."""
+    app = initialize(context)
+    summary = PushSummary(_name(context), _request_id(context))
+    try:
+        deliveries = unwrap(event)
+    except InputError as exc:
+        _dead_letter(app, event, [_Poison(str(exc), exc.source)], summary)
+        return asdict(summary)
+    poison: list[_Poison] = []
+    batch = len(deliveries) > 1 or _is_array(event)
+    for delivery in deliveries:
+        summary.events += 1
+        index = delivery.index if batch else None
+        if delivery.error is not None:
+            poison.append(_Poison(str(delivery.error), delivery.source.value, index))
+        elif isinstance(delivery.event, TimerTick) or delivery.event is None:
+            log.warning("%s: a timer tick is no event for a push function: ignored", summary.function)
+            summary.ignored += 1
+        else:
+            reason = _handle_one(app, delivery, delivery.event, expect, summary)
+            if reason is not None:
+                poison.append(_Poison(reason, delivery.source.value, index))
+    if poison:  # only now: a transient failure above raised before anything was dead-lettered
+        _dead_letter(app, event, poison, summary)
+    _deliver_outbox(app, summary)
+    return asdict(summary)
+
+
+def _handle_one(
+    app: App, delivery: Delivery, event: EcsEvent, expect: tuple[EventKind, ...] | None, summary: PushSummary
+) -> str | None:
+    """Hand one event to the engine; the reason when it is rejected (poison), None when handled. Raises the rest."""
+    from ecs_events.engine.engine import RejectedError
+
+    extra = {"event_id": event.id, "instance_id": event.instance_id}
+    if expect is not None and event.kind not in expect:
+        summary.unexpected += 1
+        log.warning(
+            "%s: %s event %s is not what this function's trigger is filtered to (%s): handled anyway",
+            summary.function,
+            event.kind.value,
+            printable(event.name),
+            ", ".join(kind.value for kind in expect),
+            extra=extra,
+        )
+    try:
+        result = app.engine.handle(event)
+    except RejectedError as exc:
+        return str(exc)
+    except Exception as exc:
+        level = logging.WARNING if isinstance(exc, EcsEventsError) else logging.ERROR
+        log.log(level, "%s: left for the trigger to retry: %s", printable(event.name), exc, extra=extra,
+                exc_info=not isinstance(exc, EcsEventsError))  # fmt: skip
+        raise
+    log.info("%s %s: %s", result.outcome, printable(event.name), result.reason, extra={**extra, "saga": result.saga})
+    if result.outcome == "acted":
+        summary.acted += 1
+    else:
+        summary.ignored += 1
+    if len(summary.results) < SHOWN:
+        summary.results.append(
+            {"event": event.name, "source": delivery.source.value, "instance_id": event.instance_id,
+             "outcome": result.outcome, "reason": result.reason, "saga": result.saga}
+        )  # fmt: skip
+    return None
+
+
+def _is_array(event: bytes) -> bool:
+    return bytes(event[:64]).lstrip()[:1] == b"["
+
+
+def _original(event: bytes, index: int | None) -> dict[str, Any]:
+    """The payload as it came (``body``), or ``body_base64`` when it is not UTF-8; for a batch item, that item."""
+    if index is not None:
+        try:
+            return {"body": json.dumps(json.loads(event)[index], ensure_ascii=False), "index": index}
+        except (ValueError, IndexError, TypeError, KeyError):
+            pass
+    try:
+        return {"body": bytes(event).decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body": None, "body_base64": base64.b64encode(bytes(event)).decode("ascii")}
+
+
+def _dead_letter(app: App, event: bytes, poison: list[_Poison], summary: PushSummary) -> None:
+    """One dead-letter message per poison item. A record too big for MNS is kept whole in the store under
+    ``dead/<id>`` and its message carries the head of the body. A failed send raises: the trigger retries."""
+    from ecs_events.models.times import iso_utc
+
+    queue = app.clients.queue(app.settings.dlq_name)
+    at = iso_utc(app.now())
+    for item in poison:
+        record = {"reason": item.reason, "source": item.source, "function": summary.function,
+                  "request_id": summary.request_id, "at": at, **_original(event, item.index)}  # fmt: skip
+        body = json.dumps(record, ensure_ascii=False)
+        if len(body.encode("utf-8")) > DLQ_LIMIT:
+            key = f"dead/{summary.request_id or 'push'}-{item.index or 0}-{uuid.uuid4().hex[:8]}"
+            _keep(app, key, record)
+            head = {k: v[:1000] if k in ("body", "body_base64") and v else v for k, v in record.items()}
+            body = json.dumps({**head, "truncated": True, "store_key": key}, ensure_ascii=False)
+        queue.send(body)
+        log.error("%s: dead-lettered to %s: %s", summary.function, queue.name, item.reason)
+        summary.dead_lettered += 1
+        if len(summary.reasons) < SHOWN:
+            summary.reasons.append(item.reason)
+
+
+def _keep(app: App, key: str, record: dict[str, Any]) -> None:
+    """The whole dead-letter record in the store (it is too big for an MNS message)."""
+    app.store.update(key, lambda _: record)
+
+
+def _deliver_outbox(app: App, summary: PushSummary) -> None:
+    """Send the notices this delivery produced. They are in the store already: if sending fails they stay in the
+    outbox for the consumer's next run, and the delivery is not failed for it."""
+    try:
+        summary.notices_sent = app.outbox.deliver().sent
+    except Exception:
+        log.exception("%s: notices left in the outbox for the consumer", summary.function)
+
+
+# -- the timer-triggered consumer ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimerOptions:
+    """What the timer trigger's ``payload`` (a JSON object) may set: ``{"until_idle": true, "wait_seconds": 3}``."""
+
+    until_idle: bool = True  # return once the queue is idle (the next tick picks up what becomes visible later)
+    wait_seconds: int = 3  # long poll per batch when not until_idle
+
+
+def timer_options(event: bytes) -> TimerOptions:
+    """The options of a timer tick's payload; anything else (no payload, not JSON, a manual invoke) gets the
+    defaults and a warning: a tick is never refused."""
+    try:
+        deliveries = unwrap(event)
+    except InputError as exc:
+        log.warning("consumer: not a timer event (%s): draining the queue anyway", exc)
+        return TimerOptions()
+    tick = deliveries[0].event if len(deliveries) == 1 else None
+    if not isinstance(tick, TimerTick):
+        log.warning("consumer: invoked with events, not a timer tick: they are not handled here")
+        return TimerOptions()
+    if not tick.payload or not tick.payload.strip():
+        return TimerOptions()
+    try:
+        given = json.loads(tick.payload)
+        until_idle, wait = given.get("until_idle", True), given.get("wait_seconds", 3)
+        if (
+            not isinstance(until_idle, bool)
+            or not isinstance(wait, int)
+            or isinstance(wait, bool)
+            or not 0 <= wait <= 30
+        ):
+            raise ValueError("until_idle must be a boolean, wait_seconds an integer 0..30")
+    except (ValueError, AttributeError) as exc:
+        log.warning("consumer: timer payload ignored (%s): defaults used", printable(str(exc))[:200])
+        return TimerOptions()
+    return TimerOptions(until_idle=until_idle, wait_seconds=wait)
+
+
+def handle_timer(event: bytes, context: Any) -> dict[str, Any]:
+    """Drain the events queue (events and saga timers) until idle or until the invocation's time is nearly up
+    (``ecs_events.fc.deadline``: the timeout less 10 % or 5 s, whichever is larger). Returns the consumer's Report."""
+    started = time.monotonic()
+    app = initialize(context)
+    options = timer_options(event)
+    stop_by = fc.deadline(context, started)
+    if stop_by - time.monotonic() < options.wait_seconds + 1:
+        log.warning("consumer: the function timeout (%.0f s) leaves no time for a batch", fc.timeout_of(context))
+    report = app.consumer.run(until_idle=options.until_idle, deadline=stop_by, wait_seconds=options.wait_seconds)
+    log.info(
+        "consumer: received %d, handled %d, retried %d, dead-lettered %d in %d batches",
+        report.received, report.handled, report.retried, report.dead_lettered, report.batches,
+    )  # fmt: skip
+    return {"function": _name(context), "request_id": _request_id(context), **asdict(report)}
+
+
+__all__ = [
+    "CONSUMER",
+    "FUNCTIONS",
+    "KINDS",
+    "EventKind",
+    "PushSummary",
+    "Source",
+    "TimerOptions",
+    "configure_logs",
+    "handle_push",
+    "handle_timer",
+    "initialize",
+    "reset",
+    "timer_options",
+]

@@ -16,6 +16,7 @@ line and exit 2; a failure while consuming (the queue does not exist, the cloud 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -153,6 +154,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     stop = Stop()
     try:
         with _signals(stop):
+            logging.getLogger("ecs_events.cli").info(  # after the handlers: a Ctrl-C from now on stops cleanly
+                "consuming queue %s%s", app.settings.queue, " until idle" if args.until_idle else " (Ctrl-C stops)"
+            )
             report = consume(
                 app,
                 until_idle=args.until_idle,

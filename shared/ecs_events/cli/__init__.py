@@ -24,6 +24,7 @@ from ecs_events.errors import printable
 COMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("ecs_events.cli.parse_cmd", "parse event payloads (any delivery format) and print the events"),
     "localcloud": ("ecs_events.cli.localcloud_cmd", "serve a local Alibaba Cloud (ECS, SLB, MNS) over the real wire"),
+    "replay": ("ecs_events.cli.replay_cmd", "invoke the FC handlers with payload files, as Function Compute would"),
     "plan": ("ecs_events.cli.plan_cmd", "what would be done about each event, and when (no cloud call, no store)"),
     "consume": ("ecs_events.cli.consume_cmd", "run the queue consumer: events and timers into the engine"),
     "status": ("ecs_events.cli.status_cmd", "sagas in flight and finished, drained backends, budgets, outbox"),

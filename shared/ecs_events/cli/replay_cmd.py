@@ -1,0 +1,194 @@
+"""``ecs-events replay FILE... [--through FUNCTION] [--functions DIR] [--json]``: payload files through the real FC
+handlers (``functions/<name>/index.py``), exactly as Function Compute would call them: ``initialize(context)`` once per
+function, then ``handler(event_bytes, context)`` with a Context built from the environment. Against localcloud
+(``ECS_EVENTS_LOCALCLOUD``) or a real account.
+
+Without ``--through``, the function is the one whose trigger the payload would reach: a CloudEvent (or an array of
+them) -> eventbridge, a timer tick -> consumer, else by event kind (instance system event -> maintenance, preemption
+-> preemption, disk event or disk operation -> disk, state change -> lifecycle, snapshot -> snapshot); a payload that
+cannot be parsed -> maintenance, whose poison path dead-letters it.
+
+One line per file, ``FILE -> FUNCTION: summary`` (``--json``: ``{"file", "function", "result"}``). Exit 0 when every
+file was handled (dead-lettering poison is handling it), 1 on the first failure the trigger would retry (one line on
+stderr), 2 on a missing file, an unknown function or a bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import stat
+import sys
+import uuid
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TextIO
+
+import ecs_events
+from ecs_events import fc, handlers
+from ecs_events.errors import EcsEventsError, InputError, printable
+from ecs_events.models.base import EventKind
+from ecs_events.sources import MAX_BATCH_BYTES, Source, TimerTick, unwrap
+
+# Configuration errors: exit 2, like any bad input.
+_CONFIG_ERRORS = ("SettingsError", "ConfigError", "PolicyError", "CredentialsError", "ClientConfigError", "StoreError")
+
+
+class ReplayError(EcsEventsError):
+    """A replay that cannot start: a missing file, no functions directory, an unknown function (exit 2)."""
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "replay",
+        help="invoke the FC handlers with payload files, as Function Compute would",
+        description="Invoke functions/<name>/index.py with each file's bytes as FC would (initialize once, then "
+        "handler), against localcloud (ECS_EVENTS_LOCALCLOUD) or a real account. The function is picked from the "
+        "payload unless --through names it.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="payload files; '-' for standard input")
+    names = ", ".join(handlers.FUNCTIONS)
+    parser.add_argument(
+        "--through", choices=handlers.FUNCTIONS, metavar="FUNCTION", help=f"{names} (default: from the payload)"
+    )
+    parser.add_argument("--functions", type=Path, metavar="DIR", help="the functions/ directory (default: found)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file")
+    parser.add_argument("--log-level", default="WARNING", help="level of the JSON log lines on stderr (WARNING)")
+    parser.set_defaults(func=run)
+
+
+# -- picking the function -------------------------------------------------------------------------------------------
+_BY_KIND = {kind: name for name, kinds in handlers.KINDS.items() for kind in kinds or ()}
+
+
+def pick_function(body: bytes) -> str:
+    """The function whose trigger this payload would reach (see the module doc)."""
+    try:
+        deliveries = unwrap(body)
+    except InputError as exc:
+        return {"eventbridge": "eventbridge", "timer": handlers.CONSUMER}.get(exc.source, "maintenance")
+    if any(d.source is Source.EVENTBRIDGE for d in deliveries):
+        return "eventbridge"
+    first = deliveries[0]
+    if first.is_timer:
+        return handlers.CONSUMER
+    event = first.event
+    if event is None or isinstance(event, TimerTick):  # an error item: only batches have them (EventBridge above)
+        return "maintenance"
+    if event.kind is EventKind.UNKNOWN:
+        return "disk" if event.name.startswith("Disk:") else "maintenance"
+    return _BY_KIND.get(event.kind, "maintenance")
+
+
+# -- finding and loading the functions ------------------------------------------------------------------------------
+def find_functions(given: Path | None = None) -> Path:
+    """``given``, else ``./functions``, else next to the package: the project tree (``shared/ecs_events`` ->
+    ``functions/``) or a built package whose root holds ``ecs_events/`` and ``functions/`` or ``<name>/``."""
+    if given is not None:
+        if not (given / "maintenance" / "index.py").is_file():
+            raise ReplayError(f"--functions {printable(str(given))}: no maintenance/index.py there")
+        return given
+    package = Path(ecs_events.__file__).resolve().parent
+    for candidate in (Path.cwd() / "functions", package.parent.parent / "functions", package.parent / "functions",
+                      package.parent):  # fmt: skip
+        if (candidate / "maintenance" / "index.py").is_file():
+            return candidate
+    raise ReplayError("no functions/ directory here or next to the ecs_events package: pass --functions DIR")
+
+
+def load_function(name: str, directory: Path) -> ModuleType:
+    """``<directory>/<name>/index.py`` as its own module (seven ``index`` modules cannot share one name)."""
+    path = directory / name / "index.py"
+    spec = importlib.util.spec_from_file_location(f"ecs_events_function_{name}", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ReplayError(f"{printable(str(path))}: no such function")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- files ----------------------------------------------------------------------------------------------------------
+def _check(name: str) -> None:
+    """Refuse before anything is invoked: a missing file, not a regular file, over the batch limit."""
+    if name == "-":
+        return
+    try:
+        info = os.stat(name)
+    except OSError as exc:
+        raise ReplayError(f"{printable(name)}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ReplayError(f"{printable(name)}: not a regular file")
+    if info.st_size > MAX_BATCH_BYTES + 1:
+        raise ReplayError(f"{printable(name)}: {info.st_size} bytes is over the {MAX_BATCH_BYTES}-byte limit")
+
+
+def _read(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read(MAX_BATCH_BYTES + 1)
+    with open(name, "rb") as handle:
+        return handle.read(MAX_BATCH_BYTES + 1)
+
+
+# -- output ---------------------------------------------------------------------------------------------------------
+def summarize(result: Any) -> str:
+    """One line for a handler's result: the push summary's counts and first reasons, or the consumer's report."""
+    if not isinstance(result, dict):
+        return printable(repr(result))[:300]
+    if "received" in result:
+        return (f"received {result['received']}, handled {result['handled']}, retried {result['retried']}, "
+                f"dead-lettered {result['dead_lettered']}, notices sent {result['notices_sent']}")  # fmt: skip
+    parts = [f"{r['outcome']}: {r['reason']}" for r in result.get("results", [])]
+    parts += [f"dead-lettered: {reason}" for reason in result.get("reasons", [])]
+    shown = "; ".join(parts[:3]) + (f" (+{len(parts) - 3} more)" if len(parts) > 3 else "")
+    events = int(result.get("events", 0))
+    if events <= 1 and shown:
+        return printable(shown)
+    counts = (f"{events} events: {result.get('acted', 0)} acted, {result.get('ignored', 0)} ignored, "
+              f"{result.get('dead_lettered', 0)} dead-lettered")  # fmt: skip
+    return printable(f"{counts}; {shown}" if shown else counts)
+
+
+def _context(name: str) -> fc.Context:
+    base = fc.Context.from_env(request_id=str(uuid.uuid4()))
+    return dataclasses.replace(base, function=dataclasses.replace(base.function, name=name, handler="index.handler"))
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        for name in args.files:
+            _check(name)
+        directory = find_functions(args.functions)
+    except ReplayError as exc:
+        print(f"ecs-events: replay: {exc}", file=err)
+        return 2
+    handlers.configure_logs(args.log_level.upper())
+    loaded: dict[str, ModuleType] = {}
+    try:
+        for name in args.files:
+            label = "<stdin>" if name == "-" else printable(name)
+            body = _read(name)
+            function = args.through or pick_function(body)
+            try:
+                if function not in loaded:
+                    module = load_function(function, directory)
+                    module.initialize(_context(function))
+                    loaded[function] = module
+                result = fc.invoke(loaded[function].handler, body, _context(function))
+            except ReplayError as exc:
+                print(f"ecs-events: replay: {exc}", file=err)
+                return 2
+            except EcsEventsError as exc:
+                print(f"{label} -> {function}: failed: {printable(str(exc))}", file=err)
+                return 2 if type(exc).__name__ in _CONFIG_ERRORS and function not in loaded else 1
+            if args.json:
+                print(json.dumps({"file": label, "function": function, "result": result}, default=str), file=out)
+            else:
+                print(f"{label} -> {function}: {summarize(result)}", file=out)
+    finally:
+        handlers.reset()
+    return 0

@@ -112,11 +112,12 @@ def test_consume_then_status_through_a_maintenance_reboot(
     assert status["in_flight"] == [] and status["drained"] == [] and status["budgets"] == []
     (finished,) = status["finished"]
     assert finished["key"] == saga["key"] and finished["status"] == "succeeded"
-    assert finished["outcome"] == "succeeded" and finished["last"]
+    assert finished["outcome"] == "succeeded" and finished["last"].startswith("restore: ")  # not the bare "close"
     assert world.weights() == before
     assert main(["status"]) == 0
     text = capsys.readouterr().out
     assert "finished (latest 1):" in text and f"{saga['key']}  succeeded/succeeded" in text
+    assert f"    {finished['last']}" in text.splitlines()
     assert "in flight" not in text and "drained" not in text
 
 

@@ -108,8 +108,19 @@ def _finished(saga: Saga) -> dict[str, Any]:
         "status": saga.status.value,
         "outcome": saga.outcome,
         "finished_at": iso_utc(saga.updated_at),
-        "last": saga.history[-1].what if saga.history else None,
+        "last": last_line(saga),
     }
+
+
+def last_line(saga: Saga, limit: int = 200) -> str | None:
+    """The saga's last history line that says something (a bare step name such as ``close`` does not), cut to
+    ``limit`` characters on one line (a console output step records the console's tail)."""
+    entries = [e for e in saga.history if e.what != e.step] or saga.history
+    if not entries:
+        return None
+    entry = entries[-1]
+    line = " ".join((f"{entry.step}: {entry.what}" if entry.step else entry.what).split())
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def _drained(store: Store) -> list[dict[str, Any]]:

@@ -8,12 +8,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from tests.functions.conftest import TAG, Functions, for_instance, sample, timer_event
+
 from ecs_events import handlers
 from ecs_events.cli.replay_cmd import pick_function
 from ecs_events.engine.saga import Saga, SagaStatus
 from ecs_events.models.times import iso_utc
 from localcloud.cloud import LocalCloud
-from tests.functions.conftest import TAG, Functions, for_instance, sample, timer_event
 
 FLEET: dict[str, Any] = {
     "instances": [

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.functions.conftest import SAMPLES, Functions, read_dlq
 
 from ecs_events.cli.replay_cmd import pick_function
-from tests.functions.conftest import SAMPLES, Functions, read_dlq
 
 FILES = sorted(p for folder in ("seed", "cloudmonitor", "delivery", "bad") for p in (SAMPLES / folder).iterdir())
 EXPECTED: dict[str, Any] = {

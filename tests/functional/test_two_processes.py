@@ -16,10 +16,10 @@ import pytest
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkecs.request.v20140526.DescribeInstanceHistoryEventsRequest import DescribeInstanceHistoryEventsRequest
 from aliyunsdkslb.request.v20140515.DescribeLoadBalancerAttributeRequest import DescribeLoadBalancerAttributeRequest
+from tests.functional.conftest import QUEUE, TAG
 
 from localcloud.remote import RemoteCloud
 from localcloud.testing import sdk_call
-from tests.functional.conftest import QUEUE, TAG
 
 BIN = Path(sys.executable).parent
 
@@ -76,7 +76,12 @@ def test_maintenance_saga_across_processes_ends_avoided_with_weights_restored(
 
     def consume() -> str:
         done = subprocess.run(
-            [str(BIN / "ecs-events"), "consume", "--until-idle"], env=env, capture_output=True, text=True, timeout=120
+            [str(BIN / "ecs-events"), "consume", "--until-idle"],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
@@ -113,7 +118,7 @@ def test_maintenance_saga_across_processes_ends_avoided_with_weights_restored(
     weights = {s["ServerId"]: s["Weight"] for s in sdk_call(client, lb)["BackendServers"]["BackendServer"]}
     assert set(weights.values()) == {100}
     status = subprocess.run(
-        [str(BIN / "ecs-events"), "status", "--json"], env=env, capture_output=True, text=True, timeout=60
+        [str(BIN / "ecs-events"), "status", "--json"], check=False, env=env, capture_output=True, text=True, timeout=60
     )
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["drained"] == []

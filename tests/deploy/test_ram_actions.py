@@ -1,0 +1,87 @@
+"""The RAM policy in template.yml and s.yaml is exactly what the code calls: derived from localcloud's call log.
+
+Every scenario the functions meet in production runs through the engine and the queue consumer against localcloud
+(real SDKs over HTTP); each logged (product, action) is mapped to its RAM action. The templates must grant exactly
+that set: a missing action fails in production with a 403, an extra one is privilege nobody needs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.deploy.support import code_policy_actions, ram_action, template
+from tests.functional.conftest import QUEUE, World
+
+POLICY = """\
+lead: 30m
+drain_period: 60s
+snapshot: {maintenance: true, failure: false, disk_error: true, preemption: true}
+pre_reboot_command:
+  content: "systemctl stop myapp || true"
+  timeout: 60s
+accept_inquiring: true
+"""
+
+
+def _scenarios(world: World, tmp_path: Path) -> None:
+    """Drive every path that calls the cloud: each adds its calls to localcloud's call log."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    app = world.make_app(policy=str(policy))
+    cloud, ecs = world.cloud, world.cloud.ecs
+    web, db, batch = world.ids("web"), world.ids("db"), world.ids("batch")
+    now = cloud.clock.now
+    # the preemptible instance also serves a VServer group, so its removal covers both kinds of membership
+    (lb_id,) = cloud.slb.load_balancer_ids(cloud.account_id, cloud.region_id)
+    cloud.slb.create_vserver_group(cloud.account_id, cloud.region_id, lb_id, "batch-9000", [(batch[0], 9000, 10)])
+
+    # a scheduled maintenance reboot: drain, pre-reboot command, snapshots, reboot, health, restore
+    ecs.create_system_event(web[0], "SystemMaintenance.Reboot", now() + timedelta(hours=1))
+    world.run(seconds=5400, step=60, app=app)
+    # an Inquiring event the policy accepts (the drain budget is free again: one scenario at a time)
+    ecs.create_system_event(web[1], "SystemMaintenance.Reboot", now() + timedelta(hours=1), status="Inquiring")
+    world.run(seconds=5400, step=60, app=app)
+    # a failure the platform is acting on: drain now, console output for the report
+    ecs.create_system_event(web[2], "InstanceFailure.Reboot", now(), status="Executing")
+    # a preemptible instance's notice: drain, data-disk snapshot, remove
+    ecs.interrupt_preemptible(batch[0])
+    # a stalled disk: drain the instance, restore when it ends
+    ecs.inject_disk_event(ecs.instance(db[0]).disk_ids[-1], "Stalled", duration_seconds=300)
+    world.run(seconds=900, step=30, app=app)
+
+    # a transient failure: the message goes back to the queue with a ChangeMessageVisibility backoff
+    cloud.faults.set("Ecs", "DescribeInstances", error_rate=1.0)
+    ecs.create_system_event(web[0], "SystemMaintenance.Reboot", now() + timedelta(hours=6))
+    world.consume(app)
+    cloud.faults.clear()
+    # a poison message: dead-lettered (SendMessage to the DLQ) and deleted
+    cloud.mns.send_message(cloud.account_id, QUEUE, "this is not an event")
+    world.run(seconds=600, step=60, app=app)
+
+
+@pytest.mark.slow
+def test_template_policies_grant_exactly_what_the_code_calls(world: World, tmp_path: Path) -> None:
+    _scenarios(world, tmp_path)
+    calls = {(c.product, c.action) for c in world.cloud.call_log}
+    seen = {c.action for c in world.cloud.call_log}
+    # the scenarios really reached every path (else the derived set would be short and the test vacuous)
+    for action in (
+        "RebootInstance", "RunCommand", "CreateSnapshot", "AcceptInquiredSystemEvent", "GetInstanceConsoleOutput",
+        "RemoveBackendServers", "RemoveVServerGroupBackendServers", "SetBackendServers", "SetVServerGroupAttribute",
+        "ChangeMessageVisibility", "BatchDeleteMessage", "SendMessage",
+    ):  # fmt: skip
+        assert action in seen, f"no scenario made a {action} call"
+    derived = {ram_action(product, action) for product, action in calls}
+    assert code_policy_actions(template("template.yml")) == derived
+    assert code_policy_actions(template("s.yaml")) == derived
+
+
+def test_ram_action_mapping() -> None:
+    assert ram_action("Ecs", "RebootInstance") == "ecs:RebootInstance"
+    assert ram_action("Slb", "SetVServerGroupAttribute") == "slb:SetVServerGroupAttribute"
+    assert ram_action("Mns", "BatchReceiveMessage") == "mns:ReceiveMessage"
+    assert ram_action("Mns", "BatchDeleteMessage") == "mns:DeleteMessage"
+    with pytest.raises(KeyError, match=r"Mns\.ListQueue"):
+        ram_action("Mns", "ListQueue")

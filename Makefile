@@ -17,17 +17,19 @@ demo: $(STAMP)
 	@echo "demo: replaying events/samples/ through 'ecs-events parse' (the remediation demo comes later)"
 	$(BIN)/ecs-events parse events/samples/seed/*.json events/samples/cloudmonitor/*.json events/samples/delivery/*
 
+# The suite needs a real redis-server (installed from Debian when missing); the tests start their own on a free port.
 test: $(STAMP)
+	bash tools/ensure-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared tests bench
-	$(BIN)/ruff format --check shared tests bench
+	$(BIN)/ruff check shared tests bench functions tools
+	$(BIN)/ruff format --check shared tests bench functions tools
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format shared tests bench
-	$(BIN)/ruff check --fix shared tests bench
+	$(BIN)/ruff format shared tests bench functions tools
+	$(BIN)/ruff check --fix shared tests bench functions tools
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py

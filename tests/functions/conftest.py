@@ -123,7 +123,7 @@ def sample(path: str) -> dict[str, Any]:
 
 def for_instance(notification: dict[str, Any], cloud: LocalCloud, instance_id: str, **content: Any) -> dict[str, Any]:
     """A sample notification rewritten to one of localcloud's instances and its account."""
-    out = json.loads(json.dumps(notification))
+    out: dict[str, Any] = json.loads(json.dumps(notification))
     out["userId"] = cloud.account_id
     out["resourceId"] = f"acs:ecs:{cloud.region_id}:{cloud.account_id}:instance/{instance_id}"
     out["regionId"] = cloud.region_id

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecs_events.actions.errors import NotFoundError
 from ecs_events.engine import playbooks, steps
+from ecs_events.engine.errors import BusyError, CommitConflict, RejectedError
 from ecs_events.engine.playbooks.common import Situation
 from ecs_events.engine.saga import (
     Action,
@@ -34,7 +35,6 @@ from ecs_events.engine.saga import (
     status_rank,
 )
 from ecs_events.engine.timers import Timers
-from ecs_events.errors import EcsEventsError
 from ecs_events.models import (
     DiskSystemEvent,
     EcsEvent,
@@ -58,15 +58,6 @@ MAX_STEPS_PER_RUN = 64
 SEEN_KEPT = 50
 
 
-class BusyError(EcsEventsError):
-    """Another consumer holds the saga right now: try the message again later (transient)."""
-
-
-class RejectedError(EcsEventsError):
-    """An event the engine refuses to act on whatever happens later (foreign account, inconsistent ARN): it goes to
-    the dead-letter queue with this reason."""
-
-
 @dataclass(frozen=True)
 class Result:
     outcome: str  # "acted" | "ignored"
@@ -78,6 +69,7 @@ class Result:
 class _Held:
     saga: Saga
     version: int
+    token: str
 
 
 def policy_type(event: EcsEvent) -> str:
@@ -233,11 +225,11 @@ class Engine:
             if says_received
             else [self._notice(saga, "received", "info", f"{saga.instance_id}: {event.name} received", now=now)]
         )
-        lease = self._lease_doc(saga)
-        if not self.store.commit([Write(key, lease, 0), *outbox_writes(received)]):
+        token = self._token()
+        if not self.store.commit([Write(key, self._lease_doc(saga, token), 0), *outbox_writes(received)]):
             return None
         log.info("saga started: %s", decision.reason, extra={"saga": key, "event_id": event.id})
-        return self._run(_Held(saga, 1), poked=False)
+        return self._run(_Held(saga, 1, token), poked=False)
 
     def _seen(self, saga: Saga, event: EcsEvent) -> str | None:
         if event.id and event.id in saga.seen:
@@ -298,40 +290,46 @@ class Engine:
         return Result("ignored", f"state {state}: nothing to advance")
 
     # -- leases ------------------------------------------------------------------------------------------------------
-    def _lease_doc(self, saga: Saga) -> dict[str, Any]:
-        saga.lease_owner = self.owner
+    def _lease_doc(self, saga: Saga, token: str) -> dict[str, Any]:
+        saga.lease_owner = token
         value = saga.to_doc()
         value["lease_wall"] = self.wall() + self.lease_seconds
         return value
+
+    def _token(self) -> str:
+        """A lease token per acquisition: two threads of one process (FC instance concurrency) never share one."""
+        return f"{self.owner}:{uuid.uuid4().hex[:8]}"
 
     def _acquire(self, key: str) -> _Held:
         for _ in range(10):
             doc = self.store.get(key)
             if doc is None:
                 raise BusyError(f"{key}: vanished")
-            lease_wall = float(doc.value.get("lease_wall") or 0)
             owner = doc.value.get("lease_owner")
-            if owner and owner != self.owner and lease_wall > self.wall():
+            if owner and float(doc.value.get("lease_wall") or 0) > self.wall():
                 raise BusyError(f"{key}: in progress elsewhere ({owner})")
-            saga = Saga.from_doc(doc.value)
-            if self.store.commit([Write(key, self._lease_doc(saga), doc.version)]):
-                return _Held(saga, doc.version + 1)
+            saga, token = Saga.from_doc(doc.value), self._token()
+            if self.store.commit([Write(key, self._lease_doc(saga, token), doc.version)]):
+                return _Held(saga, doc.version + 1, token)
         raise BusyError(f"{key}: contended")
 
     def _save(self, held: _Held, extra: Sequence[Write] = (), *, release: bool = False) -> None:
         held.saga.updated_at = self.now()
-        value = self._lease_doc(held.saga)
+        value = self._lease_doc(held.saga, held.token)
         if release:
             value["lease_owner"], value["lease_wall"] = None, 0
         if not self.store.commit([Write(held.saga.key, value, held.version), *extra]):
-            raise BusyError(f"{held.saga.key}: lease lost (another consumer took over)")
+            raise CommitConflict(f"{held.saga.key}: a concurrent change won (lease lost or budget taken meanwhile)")
         held.version += 1
 
     def _release(self, held: _Held) -> None:
+        """Give the lease back after a failure WITHOUT writing what was not saved: the stored document as it was
+        last committed, lease cleared. (What a step did not commit never happened as far as the store knows.)"""
         try:
-            self._save(held, release=True)
-        except BusyError:
-            pass
+            doc = self.store.get(held.saga.key)
+            if doc is None or doc.version != held.version or doc.value.get("lease_owner") != held.token:
+                return
+            self.store.commit([Write(doc.key, {**doc.value, "lease_owner": None, "lease_wall": 0}, doc.version)])
         except Exception:  # the store itself failed: the lease runs out on its own
             log.exception("could not release %s", held.saga.key)
 
@@ -463,3 +461,6 @@ class Engine:
         if due is not None and (saga.wake_at is None or saga.wake_at <= now or due < saga.wake_at):
             saga.wake_at = self.timers.arm(saga.key, due, now)
         self._save(held, release=True)
+
+
+__all__ = ["BusyError", "CommitConflict", "Engine", "RejectedError", "Result", "policy_type", "saga_id"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ecs_events.actions.errors import ConflictError, NotFoundError
 from ecs_events.engine import drain
+from ecs_events.engine.errors import CommitConflict
 from ecs_events.engine.saga import TERMINAL_EVENT_STATUSES, Action, Saga, Step, StepState
 from ecs_events.store.base import Store, Write
 
@@ -88,30 +89,28 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
         if members and ctx.resumed:
             ctx.slb.set_weights(members, 0)
         return Done(f"drained from {len(members)} backend entries")
-    existing = ctx.store.get(drain.drain_key(saga.instance_id))
-    view = None if existing is not None else ctx.slb.find(saga.instance_id)
-    if view is not None and not view.memberships:
-        return Done("behind no load balancer")
-    limits = {lb: ctx.policy.budget_for(size) for lb, size in (view.lb_sizes.items() if view else ())}
-    claim = drain.claim(
-        ctx.store,
-        saga.instance_id,
-        saga.key,
-        view=view,
-        limits=limits,
-        urgent=bool(step.args.get("urgent")),
-        now=ctx.now,
-    )
-    if claim.blocked_by:
-        return Defer(ctx.poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
-    saga.drained = True
-    saga.drain_deadline = ctx.now + ctx.policy.max_drain
-    step.state, step.started_at = StepState.RUNNING, ctx.now
-    ctx.save(claim.writes)  # originals on record before the weights change
-    if claim.fresh:
-        ctx.slb.set_weights(claim.memberships, 0)
-    lbs = sorted({m.lb_id for m in claim.memberships})
-    return Done(f"weight 0 on {len(claim.memberships)} backend entries of {', '.join(lbs)}")
+    for _ in range(CLAIM_ATTEMPTS):  # budgets are shared: another saga may take the same one between read and write
+        existing = ctx.store.get(drain.drain_key(saga.instance_id))
+        view = None if existing is not None else ctx.slb.find(saga.instance_id)
+        if view is not None and not view.memberships:
+            return Done("behind no load balancer")
+        limits = {lb: ctx.policy.budget_for(size) for lb, size in (view.lb_sizes.items() if view else ())}
+        urgent = bool(step.args.get("urgent"))
+        claim = drain.claim(ctx.store, saga.instance_id, saga.key, view=view, limits=limits, urgent=urgent, now=ctx.now)
+        if claim.blocked_by:
+            return Defer(ctx.poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
+        saga.drained, saga.drain_deadline = True, ctx.now + ctx.policy.max_drain
+        step.state, step.started_at = StepState.RUNNING, ctx.now
+        try:
+            ctx.save(claim.writes)  # originals on record before the weights change
+        except CommitConflict:
+            saga.drained, saga.drain_deadline, step.state = False, None, StepState.PENDING
+            continue
+        if claim.fresh:
+            ctx.slb.set_weights(claim.memberships, 0)
+        lbs = sorted({m.lb_id for m in claim.memberships})
+        return Done(f"weight 0 on {len(claim.memberships)} backend entries of {', '.join(lbs)}")
+    raise CommitConflict(f"{saga.key}: the drain kept losing to concurrent changes")
 
 
 def _let_go(ctx: StepContext, restore: bool) -> Outcome:
@@ -276,3 +275,4 @@ GATES = frozenset({Action.SNAPSHOT, Action.COMMAND, Action.WAIT_HEALTHY, Action.
 """Steps that only look: an event about the saga lets them look before their time (``poked``)."""
 
 MIN_WAIT = timedelta(seconds=1)
+CLAIM_ATTEMPTS = 5

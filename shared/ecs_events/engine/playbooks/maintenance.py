@@ -68,7 +68,8 @@ def scheduled(s: Situation) -> Decision:
         *_prepare(s, reboot=reboot),
     ]
     if reboot:
-        steps += [step(Action.REBOOT), step(Action.WAIT_HEALTHY)]
+        # Look at the health once the instance had time to come back; its StateChange Running pokes it sooner.
+        steps += [step(Action.REBOOT), step(Action.WAIT_HEALTHY, after=p.poll_interval.total_seconds())]
         steps += restore_and_close(f"{iid}: rebooted before {when(not_before)}, healthy, weights restored")
     else:
         steps.append(notify("info", "info", f"{iid}: ready for {event.event_type} at {when(not_before)}"))

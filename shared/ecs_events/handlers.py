@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ecs_events.handlers")
 
 # The event kinds each push function's trigger is filtered to (None: any kind). The consumer is timer-triggered.
+# maintenance takes every Instance system event, so also the types no model knows yet (UNKNOWN: kept, no action).
 KINDS: dict[str, tuple[EventKind, ...] | None] = {
-    "maintenance": (EventKind.INSTANCE_SYSTEM_EVENT,),
+    "maintenance": (EventKind.INSTANCE_SYSTEM_EVENT, EventKind.UNKNOWN),
     "preemption": (EventKind.PREEMPTIBLE_INTERRUPTION,),
     "disk": (EventKind.DISK_SYSTEM_EVENT, EventKind.DISK_OPERATION),
     "lifecycle": (EventKind.STATE_CHANGE,),

@@ -102,6 +102,13 @@ def test_unexpected_kind_is_handled_and_logged_at_warning(functions: Functions) 
     assert "filtered to (state_change)" in warning["message"]
 
 
+def test_an_instance_event_type_nobody_knows_yet_is_expected_by_maintenance(functions: Functions) -> None:
+    result = functions.invoke("maintenance", SAMPLES / "cloudmonitor" / "instance-unknown-future-event.json")
+
+    assert (result["unexpected"], result["ignored"]) == (0, 1)
+    assert result["results"][0]["reason"] == "no playbook for Instance:SomeFutureEvent.Thing:Scheduled"
+
+
 def test_a_timer_tick_pushed_to_a_push_function_is_ignored(functions: Functions) -> None:
     result = functions.invoke("maintenance", timer_event())
     assert (result["events"], result["ignored"], result["dead_lettered"]) == (1, 1, 0)

@@ -1,13 +1,17 @@
-"""The ``LocalCloud`` facade: one context, the three services, one HTTP server, SDK clients pointed at it.
+"""The ``LocalCloud`` facade: one context, the services (ECS, SLB, MNS, CMS), one HTTP server, SDK clients aimed at it.
 
     with LocalCloud(seed=0) as cloud:
-        client = cloud.acs_client()           # aliyunsdkcore AcsClient, Ecs/Slb endpoints -> this server
+        client = cloud.acs_client()           # aliyunsdkcore AcsClient, Ecs/Slb/Cms endpoints -> this server
         account = cloud.mns_account()         # mns.account.Account at http://127.0.0.1:PORT
         cloud.clock.advance(60)               # run every state transition due in the next minute
 
-``reset()`` drops all state (instances, queues, load balancers, call log, faults, event targets) and restarts the
-ids from the seed. A manual clock (the default) also goes back to its fixed start, so every test sees the same
-times; a wall clock (``manual_clock=False``, used when serving) keeps running.
+ECS notifications reach MNS through CloudMonitor event rules (``cloud.cms``: PutEventRule / PutEventRuleTargets
+over the SDK, as in production) and, for tests that want every notification without a rule, through the direct
+``route_events_to_queue`` / ``route_events_to_topic`` routes. Both are taken (see ``localcloud.emit``).
+
+``reset()`` drops all state (instances, queues, load balancers, event rules, call log, faults, event targets) and
+restarts the ids from the seed. A manual clock (the default) also goes back to its fixed start, so every test sees
+the same times; a wall clock (``manual_clock=False``, used when serving) keeps running.
 
 ``strict_requests`` (default on) refuses replayed RPC SignatureNonces and RPC Timestamps / MNS Dates more than
 15 minutes off the wall clock, as the real cloud does; the SDKs stamp wall time, so a stepped manual clock does
@@ -20,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localcloud.cms import CmsService
 from localcloud.control import ControlApi
 from localcloud.core import (
     DEFAULT_ACCESS_KEY_ID,
@@ -32,7 +37,7 @@ from localcloud.core import (
     Faults,
 )
 from localcloud.ecs import EcsService
-from localcloud.emit import queue_target, topic_target
+from localcloud.emit import RoutedEventBus, mns_exists, queue_target, rules_router, topic_target
 from localcloud.errors import CloudError
 from localcloud.mns import MnsService
 from localcloud.rpc import RpcDispatcher
@@ -70,10 +75,13 @@ class LocalCloud:
             seed=seed, region_id=region_id, clock=Clock(manual=manual_clock), strict_requests=strict_requests
         )
         self.ctx.credentials.add(access_key_id, access_key_secret, account_id)
+        bus = self.ctx.events = RoutedEventBus()  # before the services: they emit on ctx.events
         self.ecs = EcsService(self.ctx)
         self.slb = SlbService(self.ctx)
         self.mns = MnsService(self.ctx)
-        self.rpc = RpcDispatcher(self.ctx, [self.ecs, self.slb])
+        self.cms = CmsService(self.ctx, mns_exists(self.mns))
+        bus.routers.append(rules_router(self.cms, self.mns))
+        self.rpc = RpcDispatcher(self.ctx, [self.ecs, self.slb, self.cms])
         self.control = ControlApi(self)  # /_localcloud on the same port: see localcloud.control
         self._thread: ServerThread | None = None
 
@@ -104,6 +112,7 @@ class LocalCloud:
         self.ecs.reset()
         self.slb.reset()
         self.mns.reset()
+        self.cms.reset()
 
     # -- shortcuts ---------------------------------------------------------------------------------------------
     @property
@@ -145,7 +154,8 @@ class LocalCloud:
 
     # -- SDK clients -------------------------------------------------------------------------------------------
     def acs_client(self, region_id: str | None = None, **kw: Any) -> Any:
-        """An aliyunsdkcore ``AcsClient`` for this cloud's key pair (or ``credential=`` given in ``kw``)."""
+        """An aliyunsdkcore ``AcsClient`` for this cloud's key pair (or ``credential=`` given in ``kw``); the Ecs, Slb
+        and Cms endpoints point at this server."""
         from aliyunsdkcore.client import AcsClient
 
         region = region_id or self.region_id
@@ -153,7 +163,7 @@ class LocalCloud:
             kw.setdefault("ak", self.access_key_id)
             kw.setdefault("secret", self.access_key_secret)
         client = AcsClient(region_id=region, **kw)
-        for product in ("Ecs", "Slb"):
+        for product in ("Ecs", "Slb", "Cms"):
             client.add_endpoint(region, product, self.endpoint)
         return client
 

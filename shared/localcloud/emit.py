@@ -3,21 +3,32 @@
 ``Emitter`` builds a notification (``ver, id, product, resourceId, level, name, userId, eventTime, regionId,
 content``) and hands it to ``ctx.events``, which never raises. Targets: an MNS queue (the body is base64 of the
 notification JSON, as CloudMonitor delivers to a queue), an MNS topic, or a Python callback.
+
+Two kinds of routes, both taken for every notification:
+- direct routes (``queue_target``/``topic_target``/callbacks, added by ``LocalCloud.route_events_to_*``): every
+  notification of the account, no filter; a test convenience, dropped by ``reset()``;
+- CloudMonitor event rules (``RoutedEventBus`` + ``rules_router``): only the ENABLED rules of the notification's
+  account and region that match it, once per MNS target of each matching rule (two rules to the same queue deliver
+  it twice, as CMS does: each rule notifies on its own). Rules are API state (PutEventRule...), reset with the CMS
+  service; the router itself stays across ``EventBus.clear_targets``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core import CloudContext
+from localcloud.core import CloudContext, EventBus, EventTarget
 
 if TYPE_CHECKING:
+    from localcloud.cms import CmsService
     from localcloud.mns import MnsService
 
+log = logging.getLogger("localcloud")
 CST = timezone(timedelta(hours=8))
 
 # Levels as the seed shows them; maintenance/failure/security notices are CRITICAL, billing ones WARN.
@@ -175,3 +186,54 @@ def topic_target(mns: MnsService, account_id: str, topic_name: str) -> Callable[
             mns.publish_message(account_id, topic_name, encode_for_queue(notification))
 
     return deliver
+
+
+class RoutedEventBus(EventBus):
+    """An ``EventBus`` that also hands every notification to its ``routers`` (CloudMonitor event rules). Routers are
+    wiring, not test routes: ``clear_targets`` keeps them and ``target_names`` does not list them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.routers: list[EventTarget] = []
+
+    def emit(self, notification: dict[str, Any]) -> None:
+        super().emit(notification)
+        for router in list(self.routers):
+            try:
+                router(notification)
+            except Exception:
+                log.exception("event router failed for %s", notification.get("name"))
+
+
+def rules_router(cms: CmsService, mns: MnsService) -> EventTarget:
+    """Deliver a notification to the MNS queue / topic of every target of every ENABLED CMS rule that matches it
+    (base64 JSON body, as for the direct routes). A target whose queue is gone is logged and skipped: the others
+    still get the notification."""
+
+    def deliver(notification: dict[str, Any]) -> None:
+        pairs = cms.route(notification)
+        if not pairs:
+            return
+        body = encode_for_queue(notification)
+        account = str(notification.get("userId", ""))
+        for rule, target in pairs:
+            try:
+                if target.queue:
+                    mns.send_message(account, target.queue, body)
+                if target.topic:
+                    mns.publish_message(account, target.topic, body)
+            except Exception:
+                log.exception("event rule %s: target %s failed for %s", rule.name, target.id, notification.get("name"))
+
+    return deliver
+
+
+def mns_exists(mns: MnsService) -> Callable[[str, str, str], bool]:
+    """``exists(account, "queue" | "topic", name)`` over the MNS service's state (CMS checks its targets with it)."""
+
+    def exists(account_id: str, kind: str, name: str) -> bool:
+        with mns.cond:
+            found = mns.model.accounts.get(account_id)
+            return found is not None and name in (found.queues if kind == "queue" else found.topics)
+
+    return exists

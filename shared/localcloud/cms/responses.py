@@ -229,7 +229,7 @@ def PutEventRuleTargets(b: CmsBackend, p: Params, usable: Callable[[CmsBackend, 
 
 @action
 def DescribeEventRuleList(b: CmsBackend, p: Params, usable: Any) -> dict[str, Any]:
-    raw_enable = p.get("IsEnable", "")
+    raw_enable = p.get("IsEnable", "").lower()  # the Python SDK sends str(bool): "True" / "False"
     if raw_enable not in ("", "true", "false"):
         raise exc.parameter_invalid(f"IsEnable must be true or false, not {raw_enable!r}.")
     rules = b.listing(p.get("NamePrefix", ""), p.get("GroupId", ""), None if not raw_enable else raw_enable == "true")

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ecs_events.engine")
 
 MAX_STEPS_PER_RUN = 64
+NO_POKE: frozenset[Action] = frozenset()
 SEEN_KEPT = 50
 
 
@@ -133,7 +134,7 @@ class Engine:
         if Saga.from_doc(doc.value).status is not SagaStatus.ACTIVE:
             return Result("ignored", "saga already finished", key)
         held = self._acquire(key)
-        return self._run(held, poked=False)
+        return self._run(held, poke=NO_POKE)
 
     # -- guard -------------------------------------------------------------------------------------------------------
     def _guard_account(self, event: EcsEvent) -> None:
@@ -179,7 +180,7 @@ class Engine:
             except BaseException:
                 self._release(held)
                 raise
-            return self._run(held, poked=True)
+            return self._run(held, poke=frozenset({Action.WAIT_EVENT_DONE}))  # the platform's progress
         raise BusyError(f"{key}: kept changing under us")
 
     def _start(self, key: str, event: EcsEvent) -> Result | None:
@@ -229,7 +230,7 @@ class Engine:
         if not self.store.commit([Write(key, self._lease_doc(saga, token), 0), *outbox_writes(received)]):
             return None
         log.info("saga started: %s", decision.reason, extra={"saga": key, "event_id": event.id})
-        return self._run(_Held(saga, 1, token), poked=False)
+        return self._run(_Held(saga, 1, token), poke=NO_POKE)
 
     def _seen(self, saga: Saga, event: EcsEvent) -> str | None:
         if event.id and event.id in saga.seen:
@@ -271,16 +272,18 @@ class Engine:
             if record["snapshot_id"] == event.snapshot_id and record["status"] == "progressing":
                 record["status"] = event.content.result.value
         held.saga.note(self.now(), f"snapshot {event.snapshot_id} {event.content.result.value}")
-        return self._run(held, poked=True)
+        return self._run(held, poke=frozenset({Action.SNAPSHOT}))
 
     def _state_change(self, event: InstanceStateChange) -> Result:
         iid = event.instance_id or ""
         sagas = [Saga.from_doc(d.value) for d in self.store.scan(f"saga/{iid}/")]
         active = [s.key for s in sagas if s.status is SagaStatus.ACTIVE]
-        for key in active:  # ours to advance: a Running after our reboot, a Stopped the platform caused...
+        # Ours to advance: a Running after our reboot lets the health check look now; Stopping / Starting only note.
+        poke = frozenset({Action.WAIT_HEALTHY}) if event.state.value in ("Running", "Stopped", "Deleted") else NO_POKE
+        for key in active:
             held = self._acquire(key)
             held.saga.note(self.now(), f"instance {event.state.value}")
-            self._run(held, poked=True)
+            self._run(held, poke=poke)
         if active:
             return Result("acted", f"advanced {len(active)} saga(s)", active[0])
         state = event.state.value
@@ -354,8 +357,9 @@ class Engine:
             fields={k: str(v) for k, v in fields.items()},
         )
 
-    def _run(self, held: _Held, poked: bool) -> Result:
-        """Walk the script as far as it goes now; arm a timer for the rest; give the lease back."""
+    def _run(self, held: _Held, poke: frozenset[Action]) -> Result:
+        """Walk the script as far as it goes now; arm a timer for the rest; give the lease back. ``poke``: the gates
+        the triggering event is news for (they look at once, before their next poll)."""
         saga = held.saga
         try:
             effective = self._effective(saga)
@@ -371,9 +375,9 @@ class Engine:
                 if step is None:
                     saga.status, saga.outcome = SagaStatus.CLOSED, saga.outcome or "closed"
                     break
-                if step.due(saga.previous_done(), now) > now and not (poked and step.action in steps.GATES):
+                if step.due(saga.previous_done(), now) > now and step.action not in poke:
                     break
-                if not self._step(held, step, effective, now, poked):
+                if not self._step(held, step, effective, now, step.action in poke):
                     break
             self._arm(held)
         except BaseException:

@@ -64,7 +64,7 @@ class StepContext:
     slb: Slb
     policy: Effective
     now: datetime
-    poked: bool  # an event about this saga arrived: gates look again even before their time
+    poked: bool  # an event this gate waits for arrived: it looks at once (and trusts what the event recorded)
     resumed: bool  # the step was started by a consumer that did not finish it (crash, lost lease)
     save: Callable[[Sequence[Write]], None]  # persist the saga now, with these writes, in one commit
     writes: list[Write] = field(default_factory=list)  # to commit with the step's result
@@ -271,8 +271,8 @@ RUNNERS: dict[Action, Callable[[StepContext, Step], Outcome]] = {
     Action.CONSOLE: do_console,
 }
 
-GATES = frozenset({Action.SNAPSHOT, Action.COMMAND, Action.WAIT_HEALTHY, Action.WAIT_EVENT_DONE})
-"""Steps that only look: an event about the saga lets them look before their time (``poked``)."""
-
 MIN_WAIT = timedelta(seconds=1)
 CLAIM_ATTEMPTS = 5
+
+GATES = frozenset({Action.SNAPSHOT, Action.COMMAND, Action.WAIT_HEALTHY, Action.WAIT_EVENT_DONE})
+"""Steps that wait for the cloud (their duration is not known in advance)."""

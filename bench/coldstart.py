@@ -1,0 +1,319 @@
+"""FC cold start: a fresh interpreter that runs one function's initializer and first event, against a fresh
+interpreter that only imports the ECS SDK and makes one DescribeInstances, side by side in one run.
+
+    .venv/bin/python bench/coldstart.py [--rounds 7] [--quick]
+
+One served localcloud (``python -m localcloud --manual-clock``: one tagged instance behind a load balancer, one
+untagged, the events queue). Every figure is the wall time of a whole child process, spawn to exit; the children
+alternate within each round so all see the same noise; best and median of the rounds.
+
+- baseline: ``aliyunsdkcore`` AcsClient + the DescribeInstances request module, ONE DescribeInstances.
+- A: ``functions/maintenance/index.py``: import, ``initialize(context)``, ``handler(event, context)`` with a
+  SystemMaintenance.Reboot Scheduled (notBefore in 2 days) for the tagged instance: DescribeInstances, a saga in a
+  fresh sqlite store, a timer (MNS SendMessage). Target A <= 1.25x baseline.
+- B: ``functions/snapshot/index.py`` with a CreateSnapshotCompleted for a snapshot that is not ours: no cloud call
+  is needed. Target B <= 0.6x baseline.
+
+Bytecode: this environment may set PYTHONDONTWRITEBYTECODE, which makes our own modules compile from source on every
+start while site-packages keep their .pyc. The main rows give every child the same warmed bytecode cache
+(PYTHONPYCACHEPREFIX in a temp dir). The "no .pyc" rows compile everything from source, as an FC code package
+without .pyc does on a read-only code directory (tools/package.py ships none). Then ``-X importtime`` of A shows
+where the import time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = ROOT / "functions"
+SAMPLES = ROOT / "events" / "samples" / "cloudmonitor"
+QUEUE = "ecs-events"
+TAG = {"ecs-events:managed": "true"}
+FLEET: dict[str, Any] = {
+    "instances": [{"name": "web", "count": 1, "tags": {"app": "web", **TAG}}, {"name": "other", "count": 1}],
+    "load_balancers": [{"name": "web-lb", "backends": [{"instances": "web", "weight": 100}]}],
+}
+TARGET_A, TARGET_B = 1.25, 0.6
+
+# The children. Each prints one JSON line: its phases (perf_counter, seconds) and what it did.
+FUNCTION_CHILD = """
+import sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+import index
+from ecs_events import fc
+t1 = time.perf_counter()
+context = fc.Context.from_env()
+index.initialize(context)
+t2 = time.perf_counter()
+with open(sys.argv[2], "rb") as f:
+    summary = index.handler(f.read(), context)
+t3 = time.perf_counter()
+import json
+print(json.dumps({"import": t1 - t0, "init": t2 - t1, "event": t3 - t2,
+                  "did": [summary["acted"], summary["ignored"], summary["dead_lettered"]]}))
+"""
+BASELINE_CHILD = """
+import sys, time
+t0 = time.perf_counter()
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkecs.request.v20140526.DescribeInstancesRequest import DescribeInstancesRequest
+t1 = time.perf_counter()
+client = AcsClient("LTAI-localcloud", "localcloud-secret", "cn-hangzhou", auto_retry=False)
+client.add_endpoint("cn-hangzhou", "Ecs", sys.argv[1])
+t2 = time.perf_counter()
+request = DescribeInstancesRequest()
+request.set_InstanceIds('["' + sys.argv[2] + '"]')
+body = client.do_action_with_exception(request)
+t3 = time.perf_counter()
+import json
+print(json.dumps({"import": t1 - t0, "init": t2 - t1, "event": t3 - t2,
+                  "did": [len(json.loads(body)["Instances"]["Instance"]), 0, 0]}))
+"""
+BARE_CHILD = "pass"
+
+
+# -- the served localcloud ----------------------------------------------------------------------------------------
+class Server:
+    """``python -m localcloud --manual-clock --port 0`` in a subprocess, driven through its control API."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "localcloud", "--manual-clock", "--port", "0", "--idle-timeout", "300",
+             "--events-queue", QUEUE],
+            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        self.url = ""
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("endpoint: "):
+                self.url = line.split()[1]
+            if line.startswith("control: "):
+                break
+        if not self.url:
+            self.stop()
+            raise SystemExit("coldstart: localcloud did not start")
+
+    @property
+    def host(self) -> str:
+        return self.url.split("//", 1)[1]
+
+    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"{self.url}/_localcloud{path}", data=data)) as answer:
+            return json.loads(answer.read())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def events(server: Server, workdir: Path) -> tuple[str, Path, Path]:
+    """The fleet built, everything Running; the maintenance event (a real scheduled system event of the tagged
+    instance, notBefore in 2 days) and a snapshot completion that is not ours, written as the trigger delivers them.
+    Returns (tagged instance id, event A file, event B file)."""
+    fleet = server.control("/fleet", FLEET)
+    server.control("/clock", {"advance": 60})
+    tagged = fleet["instances"]["web"][0]
+    now = datetime.fromisoformat(server.control("/clock")["now"].replace("Z", "+00:00"))
+    not_before = (now + timedelta(days=2)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event_id = server.control(
+        "/simulate", {"instance_id": tagged, "event_type": "SystemMaintenance.Reboot", "not_before": not_before}
+    )["event_id"]
+    maintenance = json.loads((SAMPLES / "instance-systemmaintenance-reboot-scheduled.json").read_text())
+    maintenance["resourceId"] = maintenance["resourceId"].rsplit("/", 1)[0] + f"/{tagged}"
+    maintenance["content"].update(
+        instanceId=tagged, eventId=event_id, notBefore=not_before, publishTime=now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    event_a, event_b = workdir / "maintenance.json", workdir / "snapshot.json"
+    event_a.write_text(json.dumps(maintenance))
+    event_b.write_bytes((SAMPLES / "snapshot-createsnapshotcompleted-accomplished.json").read_bytes())
+    return tagged, event_a, event_b
+
+
+# -- children -----------------------------------------------------------------------------------------------------
+@dataclass
+class Child:
+    name: str
+    code: str
+    args: list[str]
+    expect: list[int]  # acted, ignored, dead-lettered (baseline: instances found)
+    walls: list[float] = field(default_factory=list)
+    phases: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def best(self) -> float:
+        return min(self.walls)
+
+    def median(self) -> float:
+        return statistics.median(self.walls)
+
+
+class Runner:
+    """Spawns the children with the settings FC would pass, a fresh sqlite store each, and a bytecode mode."""
+
+    def __init__(self, server: Server, workdir: Path) -> None:
+        self.workdir = workdir
+        self.runs = 0
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("ECS_EVENTS_", "FC_", "ALIBABA_CLOUD_",
+                                                                          "ALIYUN_", "PYTHON"))}  # fmt: skip
+        self.env = {**base, "ECS_EVENTS_ACCOUNT_ID": "1234567890123456", "ECS_EVENTS_REGION": "cn-hangzhou",
+                    "ECS_EVENTS_LOCALCLOUD": server.url, "ECS_EVENTS_QUEUE": QUEUE}  # fmt: skip
+        self.warm_cache = workdir / "pyc-warm"
+        self.empty_cache = workdir / "pyc-none"
+
+    def environment(self, *, compiled: bool) -> dict[str, str]:
+        self.runs += 1
+        env = {**self.env, "ECS_EVENTS_STORE": f"sqlite:///{self.workdir / f'store-{self.runs}.sqlite3'}"}
+        if compiled:
+            env["PYTHONPYCACHEPREFIX"] = str(self.warm_cache)
+        else:  # nothing cached, nothing written: every module compiled from source
+            env.update(PYTHONPYCACHEPREFIX=str(self.empty_cache), PYTHONDONTWRITEBYTECODE="1")
+        return env
+
+    def run(self, child: Child, *, compiled: bool = True, flags: tuple[str, ...] = ()) -> tuple[float, str, str]:
+        env = self.environment(compiled=compiled)
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, *flags, "-c", child.code, *child.args],
+            cwd=self.workdir, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"coldstart: {child.name} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+        return wall, done.stdout, done.stderr
+
+    def measure(self, child: Child, *, compiled: bool = True) -> None:
+        wall, out, _ = self.run(child, compiled=compiled)
+        child.walls.append(wall)
+        if child.code is BARE_CHILD:
+            return
+        report = json.loads(out.strip().splitlines()[-1])
+        if report["did"] != child.expect:
+            raise SystemExit(f"coldstart: {child.name} did {report['did']}, expected {child.expect}")
+        for phase in ("import", "init", "event"):
+            child.phases[phase].append(report[phase])
+
+
+def alternate(runner: Runner, children: list[Child], rounds: int, *, compiled: bool = True) -> None:
+    """Every child once per round, the order rotated each round so none always runs first or last."""
+    for _ in range(rounds):
+        for child in children:
+            runner.measure(child, compiled=compiled)
+        children = children[1:] + children[:1]
+
+
+# -- where the time goes ------------------------------------------------------------------------------------------
+def importtime(runner: Runner, child: Child) -> list[tuple[int, int, int, str]]:
+    """(cumulative us, self us, depth, module) of every import of one run of ``child`` under ``-X importtime``."""
+    _, _, err = runner.run(child, flags=("-X", "importtime"))
+    rows = []
+    for line in err.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, cumulative, name = line[len("import time:") :].split("|")
+        rows.append((int(cumulative), int(own), (len(name) - len(name.lstrip()) - 1) // 2, name.strip()))
+    return rows
+
+
+def group_of(module: str) -> str:
+    """Roll-up key: our own modules by subpackage (ecs_events.models), everything else by distribution."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "ecs_events" else parts[0]
+
+
+def print_importtime(rows: list[tuple[int, int, int, str]]) -> None:
+    total = sum(own for _, own, _, _ in rows)
+    print(f"\n-X importtime of A (imports inflated by the tracing; all imports {total / 1000:.0f} ms, self time):")
+    print("  top 10 modules by cumulative import time (depth = nesting; an outer one includes its inner ones):")
+    for cumulative, own, depth, name in sorted(rows, reverse=True)[:10]:
+        print(f"    {cumulative / 1000:8.1f} ms cum {own / 1000:6.1f} ms self  depth {depth}  {name}")
+    groups: dict[str, int] = defaultdict(int)
+    for _, own, _, name in rows:
+        groups[group_of(name)] += own
+    print("  top 10 packages by summed self time (what an import costs, wherever it happens):")
+    for name, own in sorted(groups.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"    {own / 1000:8.1f} ms  {own / total:5.1%}  {name}")
+
+
+# -- report -------------------------------------------------------------------------------------------------------
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f}"
+
+
+def print_rows(title: str, children: list[Child]) -> None:
+    print(f"\n{title}")
+    print(f"  {'child':<44}{'best ms':>9}{'median ms':>11}   {'phases (median ms): import / init / event':<}")
+    for child in children:
+        phases = "-"
+        if child.phases:
+            phases = " / ".join(f"{statistics.median(child.phases[p]) * 1000:.0f}" for p in ("import", "init", "event"))
+        print(f"  {child.name:<44}{ms(child.best()):>9}{ms(child.median()):>11}   {phases}")
+
+
+def verdict(name: str, subject: Child, baseline: Child, target: float, *, bound: str = "<=") -> bool:
+    best, median = subject.best() / baseline.best(), subject.median() / baseline.median()
+    met = best <= target
+    print(f"  {name:<34} best {best:5.2f}x  median {median:5.2f}x  target {bound} {target}x: "
+          f"{'met' if met else 'MISSED'}")  # fmt: skip
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="rounds, every child once per round (default 7)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, no 'no .pyc' rows")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else args.rounds
+    with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
+        workdir = Path(tmp)
+        server = Server(workdir)
+        try:
+            tagged, event_a, event_b = events(server, workdir)
+            runner = Runner(server, workdir)
+            baseline = Child("baseline: ECS SDK + one DescribeInstances", BASELINE_CHILD, [server.host, tagged],
+                             [1, 0, 0])  # fmt: skip
+            a = Child("A: maintenance, reboot scheduled (acts)", FUNCTION_CHILD,
+                      [str(FUNCTIONS / "maintenance"), str(event_a)], [1, 0, 0])  # fmt: skip
+            b = Child("B: snapshot, not ours (no cloud call)", FUNCTION_CHILD,
+                      [str(FUNCTIONS / "snapshot"), str(event_b)], [0, 1, 0])  # fmt: skip
+            bare = Child("interpreter alone (python -c pass)", BARE_CHILD, [], [])
+            for child in (baseline, a, b, bare):  # fills the bytecode cache and the page cache; not measured
+                runner.run(child)
+            print(f"coldstart: {rounds} rounds, localcloud {server.url}, python {sys.version.split()[0]}")
+            alternate(runner, [baseline, a, b, bare], rounds)
+            print_rows("warm bytecode cache (every child the same .pyc):", [baseline, a, b, bare])
+            print("ratios (best of rounds; median alongside):")
+            met = [verdict("A / baseline", a, baseline, TARGET_A), verdict("B / baseline", b, baseline, TARGET_B)]
+            if not args.quick:
+                cold_base = Child("baseline, no .pyc", BASELINE_CHILD, baseline.args, baseline.expect)
+                cold_a = Child("A, no .pyc", FUNCTION_CHILD, a.args, a.expect)
+                cold_b = Child("B, no .pyc", FUNCTION_CHILD, b.args, b.expect)
+                alternate(runner, [cold_base, cold_a, cold_b], max(3, rounds // 2), compiled=False)
+                print_rows("no .pyc (every module compiled from source, as a package without .pyc on FC):",
+                           [cold_base, cold_a, cold_b])  # fmt: skip
+                verdict("A / baseline, no .pyc", cold_a, cold_base, TARGET_A)
+                verdict("B / baseline, no .pyc", cold_b, cold_base, TARGET_B)
+                print(f"  {'A no .pyc / A warm':<34} best {cold_a.best() / a.best():5.2f}x")
+            print_importtime(importtime(runner, a))
+            if not all(met):
+                print("\ncoldstart: TARGETS MISSED (see the phases and the import table above for where the time goes)")
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

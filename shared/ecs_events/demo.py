@@ -1,0 +1,423 @@
+"""``ecs-events demo``: the whole product on the embedded default, in one process, with no account and no network.
+
+A localcloud runs in-process on a manual clock (starting 2026-11-26T02:00:00Z). A small fleet sits behind one load
+balancer: web-1..4 in its default server group (web-1 and web-2 also in the VServer group web-8080), ``legacy``
+without the opt-in tag, and the preemptible ``batch``; each with a data disk. Every ECS notification goes to the
+events queue as CloudMonitor would write it. Then, on the simulated clock:
+
+- 02:00  a maintenance reboot of web-1 is scheduled through the SDK (CreateSimulatedSystemEvents), notBefore 04:00;
+- 02:30  batch's preemptible instance is interrupted (released 5 minutes later);
+- 03:15  web-3's data disk stalls for 20 minutes: web-3 is drained at once, which spends the load balancer's
+  disruption budget, so web-1's planned drain at 03:30 waits (deferred) until web-3 is back;
+
+while the queue consumer runs after every clock step, as the timer-triggered consumer function would. The report is
+read back from the store (the timeline) and from the cloud through the SDKs (weights, the events' final statuses,
+snapshots), and checked: a demo that did not remediate says so and fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ecs_events.timeline import Labels, Timeline, clean, from_store, hms, render_text
+
+if TYPE_CHECKING:
+    from ecs_events.app import App
+    from localcloud.cloud import LocalCloud
+    from localcloud.fleet import FleetSummary
+
+QUEUE = "ecs-events"
+TAG = {"ecs-events:managed": "true"}
+DISK = [{"size": 100, "category": "cloud_essd"}]
+FLEET: dict[str, Any] = {
+    "instances": [
+        {"name": "web", "count": 4, "tags": {"app": "web", **TAG}, "disks": DISK},
+        {"name": "legacy", "count": 1, "tags": {"app": "web"}, "disks": DISK},
+        {"name": "batch", "count": 1, "preemptible": True, "tags": {"app": "batch", **TAG}, "disks": DISK},
+    ],
+    "load_balancers": [
+        {
+            "name": "web-lb",
+            "backends": [
+                {"instances": "web", "weight": 100},
+                {"instances": "legacy", "weight": 50},
+                {"instances": "batch", "weight": 30},
+            ],
+        }
+    ],
+}
+VSERVER_GROUP, VSERVER_PORT, VSERVER_WEIGHT = "web-8080", 8080, 80
+MAINTENANCE_LEAD = timedelta(hours=2)  # notBefore of the scheduled reboot, from the start
+PREEMPT_AT = timedelta(minutes=30)
+STALL_AT, STALL_FOR = timedelta(minutes=75), timedelta(minutes=20)
+RUN_FOR = timedelta(hours=2, minutes=10)  # past notBefore: the platform would have acted by then
+STEP_SECONDS = 60
+
+
+@dataclass
+class World:
+    """The running demo: the cloud, the fleet, the app, and what is known by name."""
+
+    cloud: LocalCloud
+    fleet: FleetSummary
+    app: App
+    lb_id: str
+    group_id: str
+    labels: Labels = field(default_factory=Labels)
+    before: dict[tuple[str, str], int] = field(default_factory=dict)  # (lb or group name, instance name) -> weight
+    event_ids: dict[str, str] = field(default_factory=dict)  # what -> event id
+    not_before: datetime | None = None
+
+    def ids(self, group: str) -> list[str]:
+        return self.fleet.instances[group]
+
+    def name(self, value: str) -> str:
+        return self.labels.names.get(value, value)
+
+
+@dataclass
+class Report:
+    lines: list[str]
+    timeline: Timeline
+    checks: list[tuple[bool, str]]
+    sections: list[tuple[str, list[str]]]
+    seconds_simulated: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(ok for ok, _ in self.checks)
+
+
+class Progress:
+    """One status line on ``stream`` while the clock runs: rewritten in place on a terminal, else a plain line
+    whenever something was handled (a log file gets the story, not a line per clock step)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+        self.width = 0
+
+    def show(self, text: str, changed: bool) -> None:
+        if self.stream is None:
+            return
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self.width))
+            self.width = len(text)
+        elif changed:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.stream is not None and self.tty and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+
+
+# -- setting the stage -------------------------------------------------------------------------------------------
+def build_world(cloud: LocalCloud, store_url: str) -> World:
+    from ecs_events.app import build_app
+    from ecs_events.settings import DEFAULT_TAG, Settings
+
+    fleet = cloud.load_fleet(FLEET)
+    lb_id = fleet.load_balancers["web-lb"]
+    members = [(i, VSERVER_PORT, VSERVER_WEIGHT) for i in fleet.instances["web"][:2]]
+    group_id = cloud.slb.create_vserver_group(cloud.account_id, cloud.region_id, lb_id, VSERVER_GROUP, members)
+    route_events(cloud, QUEUE)
+    cloud.mns.create_queue(cloud.account_id, f"{QUEUE}-dlq")
+    settings = Settings(  # every field given: nothing in the caller's environment changes the demo
+        account_id=cloud.account_id,
+        region=cloud.region_id,
+        queue=QUEUE,
+        dlq=None,
+        store=store_url,
+        policy=None,
+        dry_run=False,
+        tag=DEFAULT_TAG,
+        webhooks=(),
+        localcloud=cloud.url,
+        mns_endpoint=None,
+        max_receives=5,
+    )
+    keys = SimpleNamespace(access_key_id=cloud.access_key_id, access_key_secret=cloud.access_key_secret)
+    app = build_app(settings, SimpleNamespace(credentials=keys))  # localcloud's key pair, whatever the env says
+    world = World(cloud, fleet, app, lb_id, group_id)
+    _learn_names(world)
+    world.before = weights(world)
+    return world
+
+
+def route_events(cloud: LocalCloud, queue: str) -> None:
+    """Every ECS notification of the account to ``queue``, base64 JSON as CloudMonitor writes it."""
+    cloud.route_events_to_queue(queue)
+
+
+def _learn_names(world: World) -> None:
+    """Instance names (DescribeInstances) and load balancer memberships (the engine's own SLB reads), by name."""
+    ids = world.fleet.instance_ids
+    names = world.labels.names
+    for iid, facts in world.app.clients.ecs().describe_instances(ids).items():
+        names[iid] = facts.name or iid
+    names[world.lb_id] = "web-lb"
+    names[world.group_id] = VSERVER_GROUP
+    slb = world.app.clients.slb()
+    for iid in ids:
+        view = slb.find(iid)
+        world.labels.memberships[iid] = [
+            names.get(m.group_id or m.lb_id, m.group_id or m.lb_id) for m in view.memberships
+        ]
+    world.labels.instances = list(ids)
+    world.labels.unmanaged = set(world.ids("legacy"))
+
+
+# -- the events ---------------------------------------------------------------------------------------------------
+def simulate_maintenance(world: World, instance_id: str, not_before: datetime) -> str:
+    """CreateSimulatedSystemEvents through aliyunsdkecs, as one would against a real account."""
+    from aliyunsdkecs.request.v20140526.CreateSimulatedSystemEventsRequest import CreateSimulatedSystemEventsRequest
+
+    request = CreateSimulatedSystemEventsRequest()
+    request.set_accept_format("json")
+    request.set_InstanceIds([instance_id])
+    request.set_EventType("SystemMaintenance.Reboot")
+    request.set_NotBefore(not_before.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    body = json.loads(world.cloud.acs_client().do_action_with_exception(request))
+    event_id: str = body["EventIdSet"]["EventId"][0]
+    return event_id
+
+
+def scenario(world: World, start: datetime) -> list[tuple[datetime, str, Callable[[], None]]]:
+    """What happens when, on the simulated clock."""
+    web, batch = world.ids("web"), world.ids("batch")[0]
+    world.not_before = start + MAINTENANCE_LEAD
+    stalled = world.cloud.ecs.instance(web[2]).disk_ids[-1]  # web-3's data disk
+
+    def maintenance() -> None:
+        assert world.not_before is not None
+        world.event_ids["maintenance"] = simulate_maintenance(world, web[0], world.not_before)
+
+    def preempt() -> None:
+        world.cloud.ecs.interrupt_preemptible(batch)
+
+    def stall() -> None:
+        world.event_ids["stall"] = world.cloud.ecs.inject_disk_event(stalled, "Stalled", STALL_FOR.total_seconds())
+
+    return [
+        (start, f"maintenance reboot of {world.name(web[0])} scheduled", maintenance),
+        (start + PREEMPT_AT, f"{world.name(batch)} interrupted (preemptible)", preempt),
+        (start + STALL_AT, f"{world.name(web[2])}'s data disk stalled", stall),
+    ]
+
+
+def run_clock(world: World, progress: Progress) -> float:
+    """Advance the cloud clock in steps, firing the scenario and consuming the queue until idle after each."""
+    cloud, consumer = world.cloud, world.app.consumer
+    start = cloud.clock.now()
+    pending = scenario(world, start)
+    handled = 0
+    while True:
+        now = cloud.clock.now()
+        while pending and pending[0][0] <= now:
+            pending.pop(0)[2]()
+        report = consumer.run(until_idle=True, wait_seconds=0)
+        handled += report.handled
+        active = sum(1 for d in world.app.store.scan("saga/") if d.value.get("status") == "active")
+        sagas = len(world.app.store.scan("saga/"))
+        text = f"demo: {hms(now)} UTC  {handled} messages handled  {sagas} sagas, {active} active"
+        progress.show(text, changed=report.handled > 0)
+        if now - start >= RUN_FOR:
+            break
+        cloud.advance(STEP_SECONDS)
+    progress.done()
+    return (cloud.clock.now() - start).total_seconds()
+
+
+# -- reading the result back -------------------------------------------------------------------------------------
+def weights(world: World) -> dict[tuple[str, str], int]:
+    """(load balancer or VServer group name, instance name) -> weight, read off localcloud's SLB now."""
+    slb, account, region = world.cloud.slb, world.cloud.account_id, world.cloud.region_id
+    out: dict[tuple[str, str], int] = {}
+    for server, weight in slb.backends(account, region, world.lb_id).items():
+        out[("web-lb", world.name(server))] = weight
+    for (server, _port), weight in slb.group_backends(account, region, world.group_id).items():
+        out[(VSERVER_GROUP, world.name(server))] = weight
+    return out
+
+
+def history_events(world: World) -> list[dict[str, Any]]:
+    """Every system event of the account, any status (DescribeInstanceHistoryEvents through the SDK)."""
+    from aliyunsdkecs.request.v20140526.DescribeInstanceHistoryEventsRequest import (
+        DescribeInstanceHistoryEventsRequest,
+    )
+
+    request = DescribeInstanceHistoryEventsRequest()
+    request.set_accept_format("json")
+    statuses = ["Inquiring", "Scheduled", "Executing", "Executed", "Avoided", "Canceled", "Failed"]
+    request.set_InstanceEventCycleStatuss(statuses)
+    body = json.loads(world.cloud.acs_client().do_action_with_exception(request))
+    events: list[dict[str, Any]] = body["InstanceSystemEventSet"]["InstanceSystemEventType"]
+    return events
+
+
+def snapshots(world: World) -> list[dict[str, Any]]:
+    """Every snapshot of the account (DescribeSnapshots through the SDK)."""
+    from aliyunsdkecs.request.v20140526.DescribeSnapshotsRequest import DescribeSnapshotsRequest
+
+    request = DescribeSnapshotsRequest()
+    request.set_accept_format("json")
+    request.set_PageSize(100)
+    body = json.loads(world.cloud.acs_client().do_action_with_exception(request))
+    found: list[dict[str, Any]] = body["Snapshots"]["Snapshot"]
+    return found
+
+
+def _event_line(world: World, event: dict[str, Any]) -> str:
+    name, status = event["EventType"]["Name"], event["EventCycleStatus"]["Name"]
+    where = f"{world.name(event['InstanceId'])} ({event['InstanceId']})"
+    return f"{event['EventId']} {name} on {where}: {status} (notBefore {event.get('NotBefore') or '-'})"
+
+
+def final_state(world: World) -> list[tuple[str, list[str]]]:
+    now_weights = weights(world)
+    groups = sorted({g for g, _ in world.before} | {g for g, _ in now_weights})
+    lines = []
+    for group in groups:
+        names = sorted({n for g, n in world.before if g == group} | {n for g, n in now_weights if g == group})
+        parts = []
+        for name in names:
+            was, now = world.before.get((group, name)), now_weights.get((group, name))
+            parts.append(
+                f"{name} removed (was {was})"
+                if now is None
+                else f"{name} {now}" + ("" if now == was else f" (was {was})")
+            )
+        lines.append(f"{group}: " + ", ".join(parts))
+    events = [clean(_event_line(world, e)) for e in history_events(world)]
+    shots = [
+        clean(f"{s['SnapshotId']} of {s['SourceDiskId']} ({s.get('SourceDiskType', '?')} disk): {s['Status']}")
+        for s in snapshots(world)
+    ]
+    return [
+        ("weights per load balancer / VServer group (now, and before where different)", lines),
+        ("system events (DescribeInstanceHistoryEvents)", events or ["none"]),
+        ("snapshots (DescribeSnapshots)", shots or ["none"]),
+    ]
+
+
+# -- checking it -------------------------------------------------------------------------------------------------
+def checks(world: World, timeline: Timeline) -> list[tuple[bool, str]]:
+    """What the demo promises, each read back from the cloud or the store: (held, what)."""
+    web, legacy, batch = world.ids("web"), world.ids("legacy")[0], world.ids("batch")[0]
+    lanes = {lane.instance_id: lane for lane in timeline.lanes}
+    now = weights(world)
+    out: list[tuple[bool, str]] = []
+
+    statuses = {e["EventId"]: e["EventCycleStatus"]["Name"] for e in history_events(world)}
+    reboots = world.cloud.call_log.calls("RebootInstance")
+    maintenance = statuses.get(world.event_ids.get("maintenance", ""), "missing")
+    before_deadline = [c for c in reboots if world.not_before is not None and c.time < world.not_before]
+    rebooted = [c.params.get("InstanceId") for c in before_deadline] == [web[0]]
+    out.append(
+        (
+            maintenance == "Avoided" and rebooted,
+            f"maintenance reboot of {world.name(web[0])}: {maintenance}"
+            + (f", we rebooted it at {hms(before_deadline[0].time)}, before notBefore" if rebooted else ""),
+        )
+    )
+
+    stall = lanes[web[2]].marks
+    drained = [m for m in stall if m.kind == "drain" and not m.open]
+    restored = [m for m in stall if m.kind == "restore"]
+    ok = bool(drained and restored) and all(
+        now.get(k) == w for k, w in world.before.items() if k[1] == world.name(web[2])
+    )
+    span = f"drained {hms(drained[0].start)}, restored {hms(restored[0].start)}" if ok else "not drained and restored"
+    out.append((ok, f"disk stall on {world.name(web[2])}: {span}"))
+
+    gone = all(n != world.name(batch) for _, n in now) and bool(world.cloud.call_log.calls("RemoveBackendServers"))
+    out.append(
+        (
+            gone,
+            f"preempted {world.name(batch)}: " + ("drained, then removed from web-lb" if gone else "still a backend"),
+        )
+    )
+
+    kept = {k: w for k, w in now.items() if k in world.before}
+    changed = [
+        f"{g}/{n} {w} (was {world.before[(g, n)]})" for (g, n), w in sorted(kept.items()) if w != world.before[(g, n)]
+    ]
+    out.append(
+        (
+            not changed,
+            "weights: every remaining backend at its original weight"
+            if not changed
+            else "weights not restored: " + ", ".join(changed),
+        )
+    )
+
+    touched = [
+        c.action
+        for c in world.cloud.call_log.calls()
+        if c.product in ("Ecs", "Slb")
+        and not c.action.startswith(("Describe", "Get"))
+        and legacy in json.dumps(c.params)
+    ]
+    out.append(
+        (
+            not touched,
+            f"{world.name(legacy)} (no opt-in tag): untouched"
+            if not touched
+            else f"{world.name(legacy)} touched by " + ", ".join(touched),
+        )
+    )
+
+    spans = sorted((m.start, m.end) for lane in timeline.lanes for m in lane.marks if m.kind == "drain")
+    overlap = any(b[0] < a[1] for a, b in itertools.pairwise(spans) if a[1] is not None)
+    deferred = any(m.kind == "deferred" for m in lanes[web[0]].marks)
+    out.append(
+        (
+            not overlap,
+            "disruption budget: one web-lb backend drained at a time"
+            + (f" ({world.name(web[0])}'s drain waited for {world.name(web[2])})" if deferred else ""),
+        )
+    )
+    return out
+
+
+# -- the whole run -----------------------------------------------------------------------------------------------
+def run_demo(*, seed: int = 0, store: str | None = None, progress: TextIO | None = None) -> Report:
+    """Run the demo and return its report. ``store``: a store URL to keep (default: sqlite in a temporary folder,
+    removed afterwards); ``progress``: where the progress line goes (None: nowhere)."""
+    from localcloud.cloud import LocalCloud
+
+    with tempfile.TemporaryDirectory(prefix="ecs-events-demo-") as tmp:
+        url = store or f"sqlite:///{Path(tmp) / 'demo.sqlite3'}"
+        with LocalCloud(seed=seed, manual_clock=True) as cloud:
+            world = build_world(cloud, url)
+            try:
+                simulated = run_clock(world, Progress(progress))
+                timeline = from_store(world.app.store, now=cloud.clock.now(), labels=world.labels)
+                sections = final_state(world)
+                verdict = checks(world, timeline)
+            finally:
+                world.app.close()
+    lines = [*render_text(timeline), ""]
+    for title, items in sections:
+        lines += [f"{title}:", *[f"  {item}" for item in items]]
+    lines += ["", "checks:", *[f"  {'ok  ' if ok else 'FAIL'}  {text}" for ok, text in verdict]]
+    return Report(lines, timeline, verdict, sections, simulated)
+
+
+def main_lines(report: Report) -> list[str]:
+    return report.lines
+
+
+if __name__ == "__main__":  # python -m ecs_events.demo: the same as `ecs-events demo`
+    sys.exit(__import__("ecs_events.cli", fromlist=["main"]).main(["demo", *sys.argv[1:]]))

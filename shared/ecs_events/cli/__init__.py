@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("ecs_events.cli.plan_cmd", "what would be done about each event, and when (no cloud call, no store)"),
     "consume": ("ecs_events.cli.consume_cmd", "run the queue consumer: events and timers into the engine"),
     "status": ("ecs_events.cli.status_cmd", "sagas in flight and finished, drained backends, budgets, outbox"),
+    "subscribe": ("ecs_events.cli.subscribe_cmd", "the CloudMonitor event rule that sends ECS events to the queue"),
 }
 
 _MESSAGE_LIMIT = 500

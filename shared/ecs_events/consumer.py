@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ecs_events.deadletter import dead_letter
 from ecs_events.engine.engine import BusyError, Engine, RejectedError
 from ecs_events.engine.timers import parse_wake
 from ecs_events.errors import EcsEventsError, InputError
@@ -36,7 +36,6 @@ log = logging.getLogger("ecs_events.consumer")
 BATCH = 16
 MAX_BACKOFF = 3600
 BUSY_BACKOFF = 3
-DLQ_LIMIT = 60 * 1024
 
 
 @dataclass
@@ -195,24 +194,19 @@ class Consumer:
     def _dead_letter(self, message: QueueMessage, reason: str, report: Report) -> bool:
         record = {
             "reason": reason,
+            "source": "mns-queue",
+            "at": iso_utc(self.now()),
+            "queue": self.queue.name,
             "message_id": message.message_id,
             "dequeue_count": message.dequeue_count,
-            "queue": self.queue.name,
-            "dead_lettered_at": iso_utc(self.now()),
-            "body": message.body,
+            "body": message.body,  # as it was on the queue (CloudMonitor writes base64)
         }
-        body = json.dumps(record)
-        if len(body.encode()) > DLQ_LIMIT:  # a body near MNS's 64 KB limit: the whole of it is kept in the store
-            key = f"dead/{message.message_id}"
-            self.engine.store.update(key, lambda _: record)
-            body = json.dumps({**record, "body": message.body[:1000], "truncated": True, "store_key": key})
         try:
-            self.dlq.send(body)
+            dead_letter(self.dlq, self.engine.store, record)
         except EcsEventsError as err:  # not deleted: it comes back, and is dead-lettered then
             log.error("could not dead-letter message %s: %s", message.message_id, err)
             report.retried += 1
             return False
-        log.error("dead-lettered message %s: %s", message.message_id, reason)
         report.dead_lettered += 1
         report.reasons = [*report.reasons, reason][-20:]
         return True

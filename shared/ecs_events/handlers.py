@@ -23,7 +23,6 @@ import json
 import logging
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -52,7 +51,6 @@ CONSUMER = "consumer"
 FUNCTIONS = (*KINDS, CONSUMER)
 
 # A dead-letter record is base64-encoded on the wire (4/3) and MNS takes at most 64 KiB: 45 KiB of JSON fits.
-DLQ_LIMIT = 45 * 1024
 SHOWN = 20  # results and reasons kept in a summary
 
 _lock = threading.Lock()
@@ -230,8 +228,9 @@ def _original(event: bytes, index: int | None) -> dict[str, Any]:
 
 
 def _dead_letter(app: App, event: bytes, poison: list[_Poison], summary: PushSummary) -> None:
-    """One dead-letter message per poison item. A record too big for MNS is kept whole in the store under
-    ``dead/<id>`` and its message carries the head of the body. A failed send raises: the trigger retries."""
+    """One dead-letter message per poison item (``ecs_events.deadletter``). A failed send raises: the trigger
+    retries."""
+    from ecs_events.deadletter import dead_letter
     from ecs_events.models.times import iso_utc
 
     queue = app.clients.queue(app.settings.dlq_name)
@@ -239,22 +238,10 @@ def _dead_letter(app: App, event: bytes, poison: list[_Poison], summary: PushSum
     for item in poison:
         record = {"reason": item.reason, "source": item.source, "function": summary.function,
                   "request_id": summary.request_id, "at": at, **_original(event, item.index)}  # fmt: skip
-        body = json.dumps(record, ensure_ascii=False)
-        if len(body.encode("utf-8")) > DLQ_LIMIT:
-            key = f"dead/{summary.request_id or 'push'}-{item.index or 0}-{uuid.uuid4().hex[:8]}"
-            _keep(app, key, record)
-            head = {k: v[:1000] if k in ("body", "body_base64") and v else v for k, v in record.items()}
-            body = json.dumps({**head, "truncated": True, "store_key": key}, ensure_ascii=False)
-        queue.send(body)
-        log.error("%s: dead-lettered to %s: %s", summary.function, queue.name, item.reason)
+        dead_letter(queue, app.store, record)
         summary.dead_lettered += 1
         if len(summary.reasons) < SHOWN:
             summary.reasons.append(item.reason)
-
-
-def _keep(app: App, key: str, record: dict[str, Any]) -> None:
-    """The whole dead-letter record in the store (it is too big for an MNS message)."""
-    app.store.update(key, lambda _: record)
 
 
 def _deliver_outbox(app: App, summary: PushSummary) -> None:

@@ -34,6 +34,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/localcloud.py
+	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/consumer.py
 
 # The FC code packages: dist/package/<function>/ (one code root per function) and dist/fc/<function>.zip.
 package: $(STAMP)

@@ -2,10 +2,11 @@
 BatchDeleteMessage per batch) against a one-message-at-a-time loop (ReceiveMessage, handle, DeleteMessage) doing the
 same handler work with the same engine and store, side by side in one run.
 
-    .venv/bin/python bench/consumer.py [--rounds 5] [--messages 2000] [--saga-messages 200] [--quick]
+    .venv/bin/python bench/consumer.py [--rounds 5] [--messages 2000] [--saga-messages 200] [--served] [--quick]
 
-In-process LocalCloud (real SDKs over HTTP on loopback). Each round pre-fills a fresh queue with the same K messages
-for each side, then runs baseline and subject in an order that alternates per round; best and median of the rounds.
+In-process LocalCloud (real SDKs over HTTP on loopback; ``--served``: in a subprocess, so the fake's own CPU does not
+share this process's GIL). Each round pre-fills a fresh queue with K new messages for each side, then runs baseline
+and subject in an order that alternates per round; best and median of the rounds.
 
 - cheap: ``Instance:StateChange`` Running of fleet instances with no saga (the engine reads the store and ignores
   it): the queue mechanics dominate. Target: subject >= 5x baseline.
@@ -14,7 +15,8 @@ for each side, then runs baseline and subject in an order that alternates per ro
 
 The baseline sends the notices of its events once at the end of its loop; the subject's Consumer delivers them after
 every batch, as it does in production. Engine, outbox and consumer are wired as ``ecs_events.app.build_app`` wires
-them, except the clock: the in-process cloud's own, not an HTTP read of it per ``now()``.
+them, except the clock: the in-process cloud's own (served: the wall clock, as on FC), not an HTTP read of the
+localcloud clock per ``now()``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ import argparse
 import base64
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +43,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from ecs_events.app import LOCALCLOUD_KEY  # noqa: E402
 from ecs_events.clients import Clients, Credentials  # noqa: E402
+from ecs_events.clock import system_now  # noqa: E402
 from ecs_events.consumer import Consumer  # noqa: E402
 from ecs_events.engine.engine import Engine  # noqa: E402
 from ecs_events.engine.timers import Timers, parse_wake  # noqa: E402
@@ -49,6 +55,7 @@ from ecs_events.settings import load_settings  # noqa: E402
 from ecs_events.sources import Source, TimerTick, unwrap  # noqa: E402
 from ecs_events.store import Store, open_store  # noqa: E402
 from localcloud.cloud import LocalCloud  # noqa: E402
+from localcloud.core import DEFAULT_ACCOUNT_ID, DEFAULT_REGION  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "events" / "samples" / "cloudmonitor"
 TAG = {"ecs-events:managed": "true"}
@@ -60,21 +67,81 @@ TIMERS, DLQ = "bench-timers", "bench-dlq"  # saga timers land in their own queue
 TARGET = 5.0
 
 
+class Cloud:
+    """The cloud the bench talks to: an in-process LocalCloud (default), or with ``--served`` a
+    ``python -m localcloud`` subprocess, so the fake's own CPU does not share this process's GIL (as a remote MNS's
+    would not). Either way the SDKs go over HTTP on loopback."""
+
+    def __init__(self, served: bool) -> None:
+        self.local: LocalCloud | None = None
+        self.proc: subprocess.Popen[str] | None = None
+        if served:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "localcloud", "--manual-clock", "--port", "0", "--idle-timeout", "300"],
+                cwd=tempfile.gettempdir(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                if line.startswith("endpoint: "):
+                    self.url = line.split()[1]
+                if line.startswith("control: "):
+                    break
+            fleet = self._control("/fleet", FLEET)
+            self._control("/clock", {"advance": 60})  # everything Running
+            self.web, self.every = fleet["instances"]["web"], fleet["instance_ids"]
+            self.account_id, self.region_id, self.now = DEFAULT_ACCOUNT_ID, DEFAULT_REGION, system_now
+        else:
+            self.local = LocalCloud(seed=0, idle_timeout=300).start()
+            summary = self.local.load_fleet(FLEET)
+            self.local.advance(60)
+            self.web, self.every = summary.instances["web"], summary.instance_ids
+            self.url, self.account_id, self.region_id = self.local.url, self.local.account_id, self.local.region_id
+            self.now = self.local.clock.now
+        self.settings = load_settings(
+            account_id=self.account_id, region=self.region_id, localcloud=self.url, queue=TIMERS
+        )
+        self.clients = Clients(self.settings, Credentials(*LOCALCLOUD_KEY, None))
+
+    def _control(self, path: str, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(f"{self.url}/_localcloud{path}", data=json.dumps(body).encode())
+        with urllib.request.urlopen(request) as answer:
+            return json.loads(answer.read())
+
+    def fill(self, name: str, bodies: list[str]) -> None:
+        """A fresh queue holding ``bodies`` base64-encoded, as CloudMonitor writes them (not measured)."""
+        if self.local is not None:
+            self.local.mns.create_queue(self.account_id, name)
+            for body in bodies:
+                self.local.mns.send_message(self.account_id, name, base64.b64encode(body.encode()).decode())
+            return
+        from mns.queue import Message, QueueMeta
+
+        queue = self.clients.mns_account().get_queue(name)
+        queue.create(QueueMeta())
+        for start in range(0, len(bodies), 16):
+            queue.batch_send_message([Message(body) for body in bodies[start : start + 16]])
+
+    def close(self) -> None:
+        if self.local is not None:
+            self.local.stop()
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 @dataclass
 class Wiring:
-    cloud: LocalCloud
+    cloud: Cloud
     clients: Clients
     engine: Engine
     outbox: Outbox
     store: Store
 
 
-def wire(cloud: LocalCloud, store_url: str) -> Wiring:
-    """Engine, outbox and clients as ``build_app`` wires them, on the in-process cloud's clock."""
-    settings = load_settings(
-        account_id=cloud.account_id, region=cloud.region_id, localcloud=cloud.url, queue=TIMERS, dlq=DLQ
-    )
-    clients = Clients(settings, Credentials(*LOCALCLOUD_KEY, None))
+def wire(cloud: Cloud, store_url: str) -> Wiring:
+    """Engine and outbox as ``build_app`` wires them, on the cloud's clock (in-process: its own; served: the wall
+    clock, as on FC) rather than an HTTP read of it per ``now()``."""
+    clients, settings = cloud.clients, cloud.settings
     store = open_store(store_url)
     engine = Engine(
         store=store,
@@ -84,14 +151,14 @@ def wire(cloud: LocalCloud, store_url: str) -> Wiring:
         policy=load_policy(None),
         account_id=cloud.account_id,
         tag=(settings.tag_key, settings.tag_value),
-        now=cloud.clock.now,
+        now=cloud.now,
     )
-    outbox = Outbox(store, senders_from_urls([]), cloud.clock.now)
+    outbox = Outbox(store, senders_from_urls([]), cloud.now)
     return Wiring(cloud, clients, engine, outbox, store)
 
 
 # -- messages ------------------------------------------------------------------------------------------------------
-def _notification(sample: str, cloud: LocalCloud, instance_id: str, **content: Any) -> dict[str, Any]:
+def _notification(sample: str, cloud: Cloud, instance_id: str, **content: Any) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads((SAMPLES / sample).read_text())
     doc.update(id=str(uuid.uuid4()).upper(), userId=cloud.account_id, regionId=cloud.region_id,
                resourceId=f"acs:ecs:{cloud.region_id}:{cloud.account_id}:instance/{instance_id}")  # fmt: skip
@@ -99,7 +166,7 @@ def _notification(sample: str, cloud: LocalCloud, instance_id: str, **content: A
     return doc
 
 
-def state_changes(cloud: LocalCloud, instances: list[str], count: int) -> list[str]:
+def state_changes(cloud: Cloud, instances: list[str], count: int) -> list[str]:
     """Running notices of fleet instances (no saga: read and ignored)."""
     return [
         json.dumps(_notification("instance-statechange-running.json", cloud, iid, resourceId=iid))
@@ -107,10 +174,10 @@ def state_changes(cloud: LocalCloud, instances: list[str], count: int) -> list[s
     ]
 
 
-def maintenances(cloud: LocalCloud, instances: list[str], count: int) -> list[str]:
+def maintenances(cloud: Cloud, instances: list[str], count: int) -> list[str]:
     """A scheduled reboot 2 days ahead per message, each its own platform event (its own saga)."""
-    not_before = iso_utc(cloud.clock.now() + timedelta(days=2))
-    publish = iso_utc(cloud.clock.now())
+    not_before = iso_utc(cloud.now() + timedelta(days=2))
+    publish = iso_utc(cloud.now())
     return [
         json.dumps(_notification("instance-systemmaintenance-reboot-scheduled.json", cloud, iid, instanceId=iid,
                                  eventId=f"e-bench{uuid.uuid4().hex[:12]}", notBefore=not_before,
@@ -119,17 +186,10 @@ def maintenances(cloud: LocalCloud, instances: list[str], count: int) -> list[st
     ]  # fmt: skip
 
 
-def fill(cloud: LocalCloud, name: str, bodies: list[str]) -> None:
-    """A fresh queue holding ``bodies`` base64-encoded, as CloudMonitor writes them (in-process: not measured)."""
-    cloud.mns.create_queue(cloud.account_id, name)
-    for body in bodies:
-        cloud.mns.send_message(cloud.account_id, name, base64.b64encode(body.encode()).decode())
-
-
 # -- the two sides -------------------------------------------------------------------------------------------------
 def subject(w: Wiring, name: str) -> int:
     """The production consumer until the queue is idle (no long poll at the end: wait 0)."""
-    consumer = Consumer(w.clients.queue(name), w.clients.queue(DLQ), w.engine, w.outbox, now=w.cloud.clock.now)
+    consumer = Consumer(w.clients.queue(name), w.clients.queue(DLQ), w.engine, w.outbox, now=w.cloud.now)
     report = consumer.run(until_idle=True, wait_seconds=0)
     if report.retried or report.dead_lettered:
         raise SystemExit(f"consumer: subject retried {report.retried}, dead-lettered {report.dead_lettered}")
@@ -180,7 +240,7 @@ def bench(w: Wiring, variant: str, make: Callable[[int], list[str]], count: int,
     for number in range(rounds):
         for side in sides if number % 2 == 0 else sides[::-1]:
             queue = f"bench-{variant}-{number}-{'base' if side is base else 'ours'}"
-            fill(w.cloud, queue, make(count))
+            w.cloud.fill(queue, make(count))
             start = time.perf_counter()
             handled = side.run(w, queue)
             elapsed = time.perf_counter() - start
@@ -206,25 +266,26 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000, help="cheap messages per round and side")
     parser.add_argument("--saga-messages", type=int, default=200, help="saga messages per round and side (0: skip)")
     parser.add_argument("--store", default="memory://", help="store URL (default memory://; e.g. sqlite:///PATH)")
+    parser.add_argument("--served", action="store_true", help="localcloud in a subprocess, not in this process")
     parser.add_argument("--quick", action="store_true", help="3 rounds, 500 cheap and 100 saga messages")
     args = parser.parse_args()
     rounds, cheap, sagas = (3, 500, 100) if args.quick else (args.rounds, args.messages, args.saga_messages)
-    with LocalCloud(seed=0, idle_timeout=300) as cloud:
-        fleet = cloud.load_fleet(FLEET)
-        cloud.advance(60)  # everything Running
+    cloud = Cloud(args.served)
+    try:
         for name in (TIMERS, DLQ):
-            cloud.mns.create_queue(cloud.account_id, name)
+            cloud.fill(name, [])
         w = wire(cloud, args.store)
-        web, every = fleet.instances["web"], fleet.instance_ids
-        w.cloud.call_log.clear()
-        print(f"consumer: {rounds} rounds, store {args.store}, python {sys.version.split()[0]}")
+        where = "served localcloud (subprocess)" if args.served else "in-process localcloud"
+        print(f"consumer: {rounds} rounds, {where}, store {args.store}, python {sys.version.split()[0]}")
         print(f"  {'variant':<8}{'msgs':>7}  {'':<22}{'best msg/s':>12}{'median msg/s':>14}")
-        base, ours = bench(w, "cheap", lambda n: state_changes(cloud, every, n), cheap, rounds)
+        base, ours = bench(w, "cheap", lambda n: state_changes(cloud, cloud.every, n), cheap, rounds)
         report("cheap", cheap, base, ours, TARGET)
         if sagas:
-            base, ours = bench(w, "sagas", lambda n: maintenances(cloud, web, n), sagas, rounds)
+            base, ours = bench(w, "sagas", lambda n: maintenances(cloud, cloud.web, n), sagas, rounds)
             report("sagas", sagas, base, ours, None)
         w.store.close()
+    finally:
+        cloud.close()
 
 
 if __name__ == "__main__":

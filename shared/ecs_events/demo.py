@@ -32,10 +32,12 @@ from ecs_events.timeline import Labels, Timeline, clean, from_store, hms, render
 
 if TYPE_CHECKING:
     from ecs_events.app import App
+    from ecs_events.settings import Settings
     from localcloud.cloud import LocalCloud
     from localcloud.fleet import FleetSummary
 
 QUEUE = "ecs-events"
+RULE = "ecs-events"
 TAG = {"ecs-events:managed": "true"}
 DISK = [{"size": 100, "category": "cloud_essd"}]
 FLEET: dict[str, Any] = {
@@ -76,6 +78,7 @@ class World:
     before: dict[tuple[str, str], int] = field(default_factory=dict)  # (lb or group name, instance name) -> weight
     event_ids: dict[str, str] = field(default_factory=dict)  # what -> event id
     not_before: datetime | None = None
+    story: list[str] = field(default_factory=list)  # the setting and what happened when, for the report
 
     def ids(self, group: str) -> list[str]:
         return self.fleet.instances[group]
@@ -123,17 +126,11 @@ class Progress:
 
 
 # -- setting the stage -------------------------------------------------------------------------------------------
-def build_world(cloud: LocalCloud, store_url: str) -> World:
-    from ecs_events.app import build_app
+def demo_settings(cloud: LocalCloud, store_url: str) -> Settings:
+    """Every field given: nothing in the caller's environment (``ECS_EVENTS_*``) changes the demo."""
     from ecs_events.settings import DEFAULT_TAG, Settings
 
-    fleet = cloud.load_fleet(FLEET)
-    lb_id = fleet.load_balancers["web-lb"]
-    members = [(i, VSERVER_PORT, VSERVER_WEIGHT) for i in fleet.instances["web"][:2]]
-    group_id = cloud.slb.create_vserver_group(cloud.account_id, cloud.region_id, lb_id, VSERVER_GROUP, members)
-    route_events(cloud, QUEUE)
-    cloud.mns.create_queue(cloud.account_id, f"{QUEUE}-dlq")
-    settings = Settings(  # every field given: nothing in the caller's environment changes the demo
+    return Settings(
         account_id=cloud.account_id,
         region=cloud.region_id,
         queue=QUEUE,
@@ -147,17 +144,35 @@ def build_world(cloud: LocalCloud, store_url: str) -> World:
         mns_endpoint=None,
         max_receives=5,
     )
+
+
+def build_world(cloud: LocalCloud, store_url: str) -> World:
+    from ecs_events.app import build_app
+
+    fleet = cloud.load_fleet(FLEET)
+    lb_id = fleet.load_balancers["web-lb"]
+    members = [(i, VSERVER_PORT, VSERVER_WEIGHT) for i in fleet.instances["web"][:2]]
+    group_id = cloud.slb.create_vserver_group(cloud.account_id, cloud.region_id, lb_id, VSERVER_GROUP, members)
+    settings = demo_settings(cloud, store_url)
     keys = SimpleNamespace(access_key_id=cloud.access_key_id, access_key_secret=cloud.access_key_secret)
-    app = build_app(settings, SimpleNamespace(credentials=keys))  # localcloud's key pair, whatever the env says
-    world = World(cloud, fleet, app, lb_id, group_id)
+    context = SimpleNamespace(credentials=keys)  # localcloud's key pair, whatever the environment says
+    for queue in (settings.queue, settings.dlq_name):
+        cloud.mns.create_queue(cloud.account_id, queue)
+    subscribed = subscribe_events(settings, context)
+    world = World(cloud, fleet, build_app(settings, context), lb_id, group_id)
     _learn_names(world)
     world.before = weights(world)
+    world.story.append(f"fleet: {fleet.describe()}, VServer group {VSERVER_GROUP} (web-1, web-2 on :{VSERVER_PORT})")
+    world.story.append(f"events: CloudMonitor rule {RULE!r} -> MNS queue {settings.queue!r} ({subscribed})")
     return world
 
 
-def route_events(cloud: LocalCloud, queue: str) -> None:
-    """Every ECS notification of the account to ``queue``, base64 JSON as CloudMonitor writes it."""
-    cloud.route_events_to_queue(queue)
+def subscribe_events(settings: Settings, context: Any) -> str:
+    """The CloudMonitor event rule to the events queue, as ``ecs-events subscribe`` puts it (through the CMS SDK):
+    localcloud then delivers every matching ECS notification to the queue, base64 JSON as CloudMonitor does."""
+    from ecs_events.subscribe import subscribe
+
+    return subscribe(settings, rule_name=RULE, context=context)
 
 
 def _learn_names(world: World) -> None:
@@ -210,9 +225,13 @@ def scenario(world: World, start: datetime) -> list[tuple[datetime, str, Callabl
         world.event_ids["stall"] = world.cloud.ecs.inject_disk_event(stalled, "Stalled", STALL_FOR.total_seconds())
 
     return [
-        (start, f"maintenance reboot of {world.name(web[0])} scheduled", maintenance),
+        (
+            start,
+            f"maintenance reboot of {world.name(web[0])} scheduled (notBefore {hms(world.not_before)})",
+            maintenance,
+        ),
         (start + PREEMPT_AT, f"{world.name(batch)} interrupted (preemptible)", preempt),
-        (start + STALL_AT, f"{world.name(web[2])}'s data disk stalled", stall),
+        (start + STALL_AT, f"{world.name(web[2])}'s data disk stalled ({STALL_FOR.seconds // 60} minutes)", stall),
     ]
 
 
@@ -225,7 +244,9 @@ def run_clock(world: World, progress: Progress) -> float:
     while True:
         now = cloud.clock.now()
         while pending and pending[0][0] <= now:
-            pending.pop(0)[2]()
+            _, what, act = pending.pop(0)
+            act()
+            world.story.append(f"{hms(now)}  {what}")
         report = consumer.run(until_idle=True, wait_seconds=0)
         handled += report.handled
         active = sum(1 for d in world.app.store.scan("saga/") if d.value.get("status") == "active")
@@ -408,7 +429,7 @@ def run_demo(*, seed: int = 0, store: str | None = None, progress: TextIO | None
                 verdict = checks(world, timeline)
             finally:
                 world.app.close()
-    lines = [*render_text(timeline), ""]
+    lines = ["scenario (simulated clock, UTC):", *[f"  {line}" for line in world.story], "", *render_text(timeline), ""]
     for title, items in sections:
         lines += [f"{title}:", *[f"  {item}" for item in items]]
     lines += ["", "checks:", *[f"  {'ok  ' if ok else 'FAIL'}  {text}" for ok, text in verdict]]

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from ecs_events.engine.saga import Saga, Step
     from ecs_events.store.base import Store
 
-SPANS = ("drain", "snapshot", "command")  # mark kinds drawn as spans; the rest are points
+SPANS = ("drain", "snapshot", "command", "deferred")  # mark kinds with an end; the rest are points
 TEXT_LIMIT = 240
+NAMED_STEPS = ("drain", "restore", "remove", "snapshot")  # history lines said better with load balancers by name
 TERMINAL = ("Executed", "Avoided", "Canceled", "Failed")
 
 
@@ -259,8 +260,13 @@ def _marks(saga: Saga, labels: Labels, now: datetime | None) -> list[Mark]:
         open_ = saga.drained
         out.append(Mark("drain", drain_from, end, clean(f"drained: {drain_label}"), key, open=open_))
     for entry in saga.history:
-        if entry.what.startswith("deferred:"):
-            out.append(Mark("deferred", entry.at, None, clean(labels.text(entry.what)), key))
+        if entry.what.startswith("deferred:"):  # a span: from the deferral until the step ran (or now)
+            ran = [
+                s.done_at for s in saga.steps if s.action.value == entry.step and s.done_at and s.done_at >= entry.at
+            ]
+            end = min(ran) if ran else (now if saga.active else saga.updated_at)
+            label = clean(labels.text(entry.what))
+            out.append(Mark("deferred", entry.at, max(end or entry.at, entry.at), label, key, open=not ran))
         elif entry.what.startswith("aborted:"):
             out.append(Mark("failed", entry.at, None, clean(labels.text(entry.what)), key))
     if saga.not_before is not None:
@@ -281,7 +287,7 @@ def _entries(saga: Saga, labels: Labels) -> list[Entry]:
         if entry.step is not None and entry.what == entry.step:
             continue
         if entry.step is not None:
-            step = done.get((entry.step, entry.at))
+            step = done.get((entry.step, entry.at)) if entry.step in NAMED_STEPS else None
             text = _step_text(saga, step, labels) if step is not None else clean(labels.text(entry.what))
             kind = "deferred" if entry.what.startswith("deferred:") else entry.step
             out.append(Entry(entry.at, kind, text, key))

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "consume": ("ecs_events.cli.consume_cmd", "run the queue consumer: events and timers into the engine"),
     "status": ("ecs_events.cli.status_cmd", "sagas in flight and finished, drained backends, budgets, outbox"),
     "subscribe": ("ecs_events.cli.subscribe_cmd", "the CloudMonitor event rule that sends ECS events to the queue"),
+    "demo": ("ecs_events.cli.demo_cmd", "remediation end to end on an in-process localcloud; timeline and HTML page"),
 }
 
 _MESSAGE_LIMIT = 500

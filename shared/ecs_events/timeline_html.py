@@ -15,9 +15,13 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from ecs_events.errors import printable
 from ecs_events.timeline import Lane, Mark, Timeline, hms
+
+if TYPE_CHECKING:
+    from ecs_events.store.base import Store
 
 WIDTH, LABEL_W, RIGHT_PAD = 1320, 280, 36
 AXIS_H, LANE_H = 40, 62
@@ -73,7 +77,7 @@ svg text { font-family: inherit; }
 .cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 0 28px; }
 .final ul, .history ol { margin: 0; padding-left: 20px; }
 .history ol { list-style: none; padding-left: 0; }
-.history ol li { display: grid; grid-template-columns: 66px 108px 1fr; gap: 0 6px; margin: 1px 0;
+.history ol li { display: grid; grid-template-columns: 66px 122px 1fr; gap: 0 6px; margin: 1px 0;
   overflow-wrap: anywhere; }
 .history .cols { grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); }
 time, code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
@@ -338,3 +342,12 @@ def render_html(
         f'<main><section class="chart" aria-label="chart">{chart(timeline, now)}</section>{legend()}'
         f"{_sections(sections)}{_history(timeline)}</main></body></html>\n"
     )
+
+
+def page_from_store(store: Store | None, now: datetime | None = None) -> str:
+    """The page for ``ecs-events status --html``: every saga in ``store`` (None: an empty store), ``now`` marked."""
+    from ecs_events.timeline import from_store
+
+    timeline = from_store(store, now=now) if store is not None else Timeline((), None, None)
+    subtitle = f"read from the store at {utc(now)}" if now is not None else "read from the store"
+    return render_html(timeline, subtitle=subtitle, now=now)

@@ -1,4 +1,4 @@
-"""``ecs-events status [--json] [--limit N]``: what the engine is doing now, read straight from the store.
+"""``ecs-events status [--json] [--limit N] [--html FILE]``: what the engine is doing now, read straight from the store.
 
 Shows the sagas in flight (current step, when it is next due, the event's status and notBefore), the most recently
 finished ones, the backends drained now with their ORIGINAL weights (what will be restored), the disruption budgets in
@@ -7,7 +7,8 @@ use, and the notification outbox (pending count, dead items with their last erro
 Needs only ``ECS_EVENTS_STORE``: no account, no credentials, no cloud call (with ``ECS_EVENTS_LOCALCLOUD`` set, "now"
 is read from its clock, else the wall clock; it only matters for a saga with no timer armed). A sqlite file that does
 not exist is an empty store and is not created. ``--json`` prints one object: ``{in_flight, finished, drained,
-budgets, outbox: {pending, dead}, unreadable}``.
+budgets, outbox: {pending, dead}, unreadable}``. ``--html FILE`` also writes the timeline of every saga in the store
+as a self-contained page (``ecs_events.timeline_html``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ecs_events.errors import EcsEventsError, printable
@@ -43,6 +45,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--limit", default=str(DEFAULT_LIMIT), metavar="N", help=f"finished sagas shown (default {DEFAULT_LIMIT})"
     )
+    parser.add_argument("--html", metavar="FILE", help="also write the timeline as a self-contained HTML page")
     parser.set_defaults(func=run)
 
 
@@ -281,8 +284,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     except (UsageError, SettingsError, StoreError) as exc:
         print(f"ecs-events: status: {printable(str(exc))}", file=err)
         return 2
+    page = None
     try:
         status = empty() if store is None else collect(store, _now(settings), limit)
+        if getattr(args, "html", None):
+            from ecs_events.timeline_html import page_from_store
+
+            page = page_from_store(store, _now(settings)())
     except EcsEventsError as exc:
         print(f"ecs-events: status: {printable(str(exc))}", file=err)
         return 1
@@ -295,4 +303,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         print(_json_line(status), file=out)
     else:
         print("\n".join(readable(status)), file=out)
+    if page is not None:
+        html = Path(args.html)
+        html.write_text(page, encoding="utf-8")
+        if not args.json:
+            print(f"HTML timeline: {html.absolute()}", file=out)
     return 0

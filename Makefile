@@ -12,12 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Until the remediation demo lands, the demo replays every sample event through the parser.
+# The remediation demo: localcloud in-process on a simulated clock, a fleet behind a load balancer, a scheduled
+# maintenance, a preemption and a stalled disk handled by the queue consumer; prints the timeline, writes the page.
 demo: $(STAMP)
-	@echo "demo: replaying events/samples/ through 'ecs-events parse' (the remediation demo comes later)"
-	$(BIN)/ecs-events parse events/samples/seed/*.json events/samples/cloudmonitor/*.json events/samples/delivery/*
+	$(BIN)/ecs-events demo --html demo-timeline.html
 
-# The suite needs a real redis-server (installed from Debian when missing); the tests start their own on a free port.
+# The suite needs a real redis-server and chromium (installed from Debian when missing); tests start their own redis.
 test: $(STAMP)
 	bash tools/ensure-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

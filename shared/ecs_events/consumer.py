@@ -92,16 +92,21 @@ class Consumer:
         deadline: float | None = None,
         wait_seconds: int = 3,
         max_batches: int | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Report:
         """Consume until idle (``until_idle``), until ``deadline`` (a ``monotonic`` time: no new batch once it is
-        less than one long poll away), or for ``max_batches``."""
+        less than one long poll away), for ``max_batches``, or until ``stop()`` says so (checked between batches,
+        never inside one)."""
         total = Report()
+        poll = min(wait_seconds, 1) if until_idle else wait_seconds  # idle means "nothing visible now"
         while max_batches is None or total.batches < max_batches:
-            if deadline is not None and self.monotonic() + wait_seconds + 1 >= deadline:
+            if stop is not None and stop():
                 break
-            report = self.run_batch(wait_seconds=min(wait_seconds, 1) if until_idle else wait_seconds)
+            if deadline is not None and self.monotonic() + poll + 1 >= deadline:
+                break
+            report = self.run_batch(wait_seconds=poll)
             total.add(report)
-            if until_idle and report.received == 0 and not self._notices_due():
+            if until_idle and report.received == 0 and not self.notices_due():
                 break
         return total
 
@@ -121,7 +126,8 @@ class Consumer:
             report.notices_sent = self.outbox.deliver().sent
         return report
 
-    def _notices_due(self) -> bool:
+    def notices_due(self) -> bool:
+        """A notification in the outbox is due now (idle means: nothing visible on the queue and none of these)."""
         if self.outbox is None:
             return False
         from ecs_events.notify.outbox import pending

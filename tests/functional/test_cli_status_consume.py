@@ -112,7 +112,7 @@ def test_consume_then_status_through_a_maintenance_reboot(
     assert status["in_flight"] == [] and status["drained"] == [] and status["budgets"] == []
     (finished,) = status["finished"]
     assert finished["key"] == saga["key"] and finished["status"] == "succeeded"
-    assert finished["outcome"] == "succeeded" and finished["last"].startswith("restore: ")  # not the bare "close"
+    assert finished["outcome"] == "succeeded" and finished["last"] == "close: closed: succeeded"
     assert world.weights() == before
     assert main(["status"]) == 0
     text = capsys.readouterr().out

@@ -93,28 +93,9 @@ def _signals(stop: Stop) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _idle(app: App, report: Report) -> bool:
-    """Nothing was received and no notification is due now (delayed timers surface as messages when due)."""
-    from ecs_events.notify.outbox import pending
-
-    if report.received:
-        return False
-    now = app.now()
-    return not any(item.due(now) for item in pending(app.store))
-
-
 def consume(app: App, *, until_idle: bool, max_batches: int | None, wait: int, stopped: Callable[[], bool]) -> Report:
     """Batches until idle / ``max_batches`` / ``stopped()``, checked between batches (never inside one)."""
-    from ecs_events.consumer import Report
-
-    total = Report()
-    poll = min(wait, 1) if until_idle else wait  # idle means "nothing visible now": no long wait to find out
-    while not stopped() and (max_batches is None or total.batches < max_batches):
-        report = app.consumer.run_batch(wait_seconds=poll)
-        total.add(report)
-        if until_idle and _idle(app, report):
-            break
-    return total
+    return app.consumer.run(until_idle=until_idle, max_batches=max_batches, wait_seconds=wait, stop=stopped)
 
 
 def summary(report: Report) -> str:

@@ -424,7 +424,11 @@ class Engine:
         if isinstance(outcome, steps.Done):
             step.state, step.done_at, step.detail = StepState.DONE, now, outcome.detail or step.detail
             saga.cursor += 1
-            if step.action is not Action.NOTIFY:
+            if step.action is Action.NOTIFY:
+                saga.note(now, f"{step.args['phase']}: {step.args['title']}", step)
+            elif step.action is Action.CLOSE:
+                saga.note(now, f"closed: {saga.outcome}", step)
+            else:
                 saga.note(now, outcome.detail or step.action.value, step)
             self._save(held, extra)
             return True

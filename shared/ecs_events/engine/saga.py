@@ -135,7 +135,10 @@ class Saga(BaseModel):
         return min(times) if times else None
 
     def note(self, now: datetime, what: str, step: Step | None = None) -> None:
-        self.history.append(HistoryEntry(at=now, what=what, step=step.action.value if step else None))
+        """One line of the saga's timeline (the step's full detail stays on the step)."""
+        line = " ".join(what.split())
+        line = line if len(line) <= 200 else line[:199] + "…"
+        self.history.append(HistoryEntry(at=now, what=line, step=step.action.value if step else None))
         del self.history[:-200]  # bounded: a saga never grows without limit
 
     def replace_remaining(self, steps: list[Step]) -> None:

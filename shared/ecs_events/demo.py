@@ -251,13 +251,17 @@ def run_clock(world: World, progress: Progress) -> float:
         handled += report.handled
         active = sum(1 for d in world.app.store.scan("saga/") if d.value.get("status") == "active")
         sagas = len(world.app.store.scan("saga/"))
-        text = f"demo: {hms(now)} UTC  {handled} messages handled  {sagas} sagas, {active} active"
+        text = f"demo: {hms(now)} UTC  {_count(handled, 'message')} handled  {_count(sagas, 'saga')}, {active} active"
         progress.show(text, changed=report.handled > 0)
         if now - start >= RUN_FOR:
             break
         cloud.advance(STEP_SECONDS)
     progress.done()
     return (cloud.clock.now() - start).total_seconds()
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 # -- reading the result back -------------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def _tick_label(at: datetime, span: timedelta) -> str:
 
 
 # -- the chart ---------------------------------------------------------------------------------------------------
-def _span_svg(mark: Mark, scale: Scale, top: int, title: str) -> str:
+def _span_svg(mark: Mark, scale: Scale, top: int, title: str, note: str = "") -> str:
     color, x = COLORS.get(mark.kind, "#334155"), scale.x(mark.start)
     end = scale.x(mark.end or mark.start)
     mid = top + 25
@@ -146,11 +146,12 @@ def _span_svg(mark: Mark, scale: Scale, top: int, title: str) -> str:
     )
     if mark.kind != "drain" or mark.end is None:
         return rect
-    text = f"drained {_duration(mark.end - mark.start)}" + (" so far" if mark.open else "")
+    text = f"drained {_duration(mark.end - mark.start)}" + (" so far" if mark.open else "") + note
     if width >= 110:  # the duration inside the bar, else just past its end (and past the point that ends it)
         label = f'<text x="{x + 8}" y="{y + 13}" font-size="12" fill="#451a03">{esc(text)}</text>'
     else:
-        label = f'<text x="{x + width + 14}" y="{y + 13}" font-size="12" fill="#92400e">{esc(text)}</text>'
+        halo = 'paint-order="stroke" stroke="#fff" stroke-width="4" stroke-linejoin="round"'  # over grid and deadline
+        label = f'<text x="{x + width + 14}" y="{y + 13}" font-size="12" fill="#92400e" {halo}>{esc(text)}</text>'
     return rect + label
 
 
@@ -161,11 +162,11 @@ def _duration(span: timedelta) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _mark_svg(mark: Mark, scale: Scale, top: int) -> str:
+def _mark_svg(mark: Mark, scale: Scale, top: int, note: str = "") -> str:
     color, x = COLORS.get(mark.kind, "#334155"), scale.x(mark.start)
     title = f"<title>{esc(hms(mark.start))} {esc(mark.kind)}: {esc(mark.label)}</title>"
     if mark.end is not None:
-        return _span_svg(mark, scale, top, title)
+        return _span_svg(mark, scale, top, title, note)
     mid = top + 25
     if mark.kind == "deadline":
         return (
@@ -186,6 +187,16 @@ def _mark_svg(mark: Mark, scale: Scale, top: int) -> str:
         f'stroke="{color}" stroke-width="4">{title}</path>',
     }
     return shapes.get(mark.kind, f'<circle cx="{x}" cy="{mid}" r="4" fill="{color}">{title}</circle>')
+
+
+def _drain_note(lane: Lane, drain: Mark) -> str:
+    """What happened while drained, said next to the bar (the points themselves may sit too close to tell apart)."""
+    if drain.kind != "drain" or drain.end is None:
+        return ""
+    inside = [m for m in lane.marks if m.saga == drain.saga and drain.start <= m.start <= drain.end]
+    said = [f"rebooted {hms(m.start)}" for m in inside if m.kind == "reboot"]
+    said += ["removed" for m in inside if m.kind == "remove"]
+    return "".join(f", {what}" for what in said)
 
 
 def _lane_label(lane: Lane, top: int) -> str:
@@ -238,7 +249,7 @@ def chart(timeline: Timeline, now: datetime | None = None) -> str:
         parts.append(f'<line x1="{scale.x0}" y1="{top + 25}" x2="{scale.x1}" y2="{top + 25}" stroke="#e2e8f0"/>')
         order = {"deadline": 0, "drain": 1, "snapshot": 1, "command": 1, "deferred": 2}  # spans under points
         for mark in sorted(lane.marks, key=lambda m: (order.get(m.kind, 3), m.start)):
-            parts.append(_mark_svg(mark, scale, top))
+            parts.append(_mark_svg(mark, scale, top, _drain_note(lane, mark)))
         parts.append("</g>")
     if now is not None and scale.start <= now <= scale.end:
         x = scale.x(now)

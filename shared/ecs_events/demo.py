@@ -17,7 +17,6 @@ snapshots), and checked: a demo that did not remediate says so and fails.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 import tempfile
@@ -28,7 +27,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ecs_events.timeline import Labels, Timeline, clean, from_store, hms, render_text
+from ecs_events.demo_state import checks, final_state, weights
+from ecs_events.timeline import Labels, Timeline, from_store, hms, render_text
 
 if TYPE_CHECKING:
     from ecs_events.app import App
@@ -264,158 +264,6 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
 
-# -- reading the result back -------------------------------------------------------------------------------------
-def weights(world: World) -> dict[tuple[str, str], int]:
-    """(load balancer or VServer group name, instance name) -> weight, read off localcloud's SLB now."""
-    slb, account, region = world.cloud.slb, world.cloud.account_id, world.cloud.region_id
-    out: dict[tuple[str, str], int] = {}
-    for server, weight in slb.backends(account, region, world.lb_id).items():
-        out[("web-lb", world.name(server))] = weight
-    for (server, _port), weight in slb.group_backends(account, region, world.group_id).items():
-        out[(VSERVER_GROUP, world.name(server))] = weight
-    return out
-
-
-def history_events(world: World) -> list[dict[str, Any]]:
-    """Every system event of the account, any status (DescribeInstanceHistoryEvents through the SDK)."""
-    from aliyunsdkecs.request.v20140526.DescribeInstanceHistoryEventsRequest import (
-        DescribeInstanceHistoryEventsRequest,
-    )
-
-    request = DescribeInstanceHistoryEventsRequest()
-    request.set_accept_format("json")
-    statuses = ["Inquiring", "Scheduled", "Executing", "Executed", "Avoided", "Canceled", "Failed"]
-    request.set_InstanceEventCycleStatuss(statuses)
-    body = json.loads(world.cloud.acs_client().do_action_with_exception(request))
-    events: list[dict[str, Any]] = body["InstanceSystemEventSet"]["InstanceSystemEventType"]
-    return events
-
-
-def snapshots(world: World) -> list[dict[str, Any]]:
-    """Every snapshot of the account (DescribeSnapshots through the SDK)."""
-    from aliyunsdkecs.request.v20140526.DescribeSnapshotsRequest import DescribeSnapshotsRequest
-
-    request = DescribeSnapshotsRequest()
-    request.set_accept_format("json")
-    request.set_PageSize(100)
-    body = json.loads(world.cloud.acs_client().do_action_with_exception(request))
-    found: list[dict[str, Any]] = body["Snapshots"]["Snapshot"]
-    return found
-
-
-def _event_line(world: World, event: dict[str, Any]) -> str:
-    name, status = event["EventType"]["Name"], event["EventCycleStatus"]["Name"]
-    where = f"{world.name(event['InstanceId'])} ({event['InstanceId']})"
-    return f"{event['EventId']} {name} on {where}: {status} (notBefore {event.get('NotBefore') or '-'})"
-
-
-def final_state(world: World) -> list[tuple[str, list[str]]]:
-    now_weights = weights(world)
-    groups = sorted({g for g, _ in world.before} | {g for g, _ in now_weights})
-    lines = []
-    for group in groups:
-        names = sorted({n for g, n in world.before if g == group} | {n for g, n in now_weights if g == group})
-        parts = []
-        for name in names:
-            was, now = world.before.get((group, name)), now_weights.get((group, name))
-            parts.append(
-                f"{name} removed (was {was})"
-                if now is None
-                else f"{name} {now}" + ("" if now == was else f" (was {was})")
-            )
-        lines.append(f"{group}: " + ", ".join(parts))
-    events = [clean(_event_line(world, e)) for e in history_events(world)]
-    shots = [
-        clean(f"{s['SnapshotId']} of {s['SourceDiskId']} ({s.get('SourceDiskType', '?')} disk): {s['Status']}")
-        for s in snapshots(world)
-    ]
-    return [
-        ("weights per load balancer / VServer group (now, and before where different)", lines),
-        ("system events (DescribeInstanceHistoryEvents)", events or ["none"]),
-        ("snapshots (DescribeSnapshots)", shots or ["none"]),
-    ]
-
-
-# -- checking it -------------------------------------------------------------------------------------------------
-def checks(world: World, timeline: Timeline) -> list[tuple[bool, str]]:
-    """What the demo promises, each read back from the cloud or the store: (held, what)."""
-    web, legacy, batch = world.ids("web"), world.ids("legacy")[0], world.ids("batch")[0]
-    lanes = {lane.instance_id: lane for lane in timeline.lanes}
-    now = weights(world)
-    out: list[tuple[bool, str]] = []
-
-    statuses = {e["EventId"]: e["EventCycleStatus"]["Name"] for e in history_events(world)}
-    reboots = world.cloud.call_log.calls("RebootInstance")
-    maintenance = statuses.get(world.event_ids.get("maintenance", ""), "missing")
-    before_deadline = [c for c in reboots if world.not_before is not None and c.time < world.not_before]
-    rebooted = [c.params.get("InstanceId") for c in before_deadline] == [web[0]]
-    out.append(
-        (
-            maintenance == "Avoided" and rebooted,
-            f"maintenance reboot of {world.name(web[0])}: {maintenance}"
-            + (f", we rebooted it at {hms(before_deadline[0].time)}, before notBefore" if rebooted else ""),
-        )
-    )
-
-    stall = lanes[web[2]].marks
-    drained = [m for m in stall if m.kind == "drain" and not m.open]
-    restored = [m for m in stall if m.kind == "restore"]
-    ok = bool(drained and restored) and all(
-        now.get(k) == w for k, w in world.before.items() if k[1] == world.name(web[2])
-    )
-    span = f"drained {hms(drained[0].start)}, restored {hms(restored[0].start)}" if ok else "not drained and restored"
-    out.append((ok, f"disk stall on {world.name(web[2])}: {span}"))
-
-    gone = all(n != world.name(batch) for _, n in now) and bool(world.cloud.call_log.calls("RemoveBackendServers"))
-    out.append(
-        (
-            gone,
-            f"preempted {world.name(batch)}: " + ("drained, then removed from web-lb" if gone else "still a backend"),
-        )
-    )
-
-    kept = {k: w for k, w in now.items() if k in world.before}
-    changed = [
-        f"{g}/{n} {w} (was {world.before[(g, n)]})" for (g, n), w in sorted(kept.items()) if w != world.before[(g, n)]
-    ]
-    out.append(
-        (
-            not changed,
-            "weights: every remaining backend at its original weight"
-            if not changed
-            else "weights not restored: " + ", ".join(changed),
-        )
-    )
-
-    touched = [
-        c.action
-        for c in world.cloud.call_log.calls()
-        if c.product in ("Ecs", "Slb")
-        and not c.action.startswith(("Describe", "Get"))
-        and legacy in json.dumps(c.params)
-    ]
-    out.append(
-        (
-            not touched,
-            f"{world.name(legacy)} (no opt-in tag): untouched"
-            if not touched
-            else f"{world.name(legacy)} touched by " + ", ".join(touched),
-        )
-    )
-
-    spans = sorted((m.start, m.end) for lane in timeline.lanes for m in lane.marks if m.kind == "drain")
-    overlap = any(b[0] < a[1] for a, b in itertools.pairwise(spans) if a[1] is not None)
-    deferred = any(m.kind == "deferred" for m in lanes[web[0]].marks)
-    out.append(
-        (
-            not overlap,
-            "disruption budget: one web-lb backend drained at a time"
-            + (f" ({world.name(web[0])}'s drain waited for {world.name(web[2])})" if deferred else ""),
-        )
-    )
-    return out
-
-
 # -- the whole run -----------------------------------------------------------------------------------------------
 def run_demo(*, seed: int = 0, store: str | None = None, progress: TextIO | None = None) -> Report:
     """Run the demo and return its report. ``store``: a store URL to keep (default: sqlite in a temporary folder,
@@ -440,9 +288,7 @@ def run_demo(*, seed: int = 0, store: str | None = None, progress: TextIO | None
     return Report(lines, timeline, verdict, sections, simulated)
 
 
-def main_lines(report: Report) -> list[str]:
-    return report.lines
-
-
 if __name__ == "__main__":  # python -m ecs_events.demo: the same as `ecs-events demo`
-    sys.exit(__import__("ecs_events.cli", fromlist=["main"]).main(["demo", *sys.argv[1:]]))
+    from ecs_events.cli import main
+
+    sys.exit(main(["demo", *sys.argv[1:]]))

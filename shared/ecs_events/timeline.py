@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from ecs_events.engine.saga import Saga, Step
     from ecs_events.store.base import Store
 
-SPANS = ("drain", "snapshot", "command", "deferred")  # mark kinds with an end; the rest are points
 TEXT_LIMIT = 240
 NAMED_STEPS = ("drain", "restore", "remove", "snapshot")  # history lines said better with load balancers by name
+KINDS = (("received ", "event"), ("re-planned", "plan"), ("aborted:", "failed"), ("snapshot ", "snapshot"),
+         ("instance ", "instance"))  # fmt: skip
 TERMINAL = ("Executed", "Avoided", "Canceled", "Failed")
 
 
@@ -51,28 +52,13 @@ class Entry:
     saga: str
 
 
-@dataclass(frozen=True)
-class SagaInfo:
-    key: str
-    event_id: str
-    event_type: str
-    event_name: str
-    playbook: str
-    status: str
-    outcome: str | None
-    event_status: str | None
-    not_before: datetime | None
-    disk_id: str | None
-    event_finished: bool = False  # a disk event's notification with executeFinishTime arrived
-
-    def line(self) -> str:
-        """``SystemMaintenance.Reboot e-1: succeeded, event Avoided`` on one line."""
-        what = self.event_type + (f" on {self.disk_id}" if self.disk_id else "")
-        state = self.outcome or self.status
-        event = f", event {self.event_status}" if self.event_status else ""
-        if self.event_finished and self.event_status not in TERMINAL:
-            event = ", event ended"
-        return clean(f"{what} ({self.event_id}): {state}{event}")
+def saga_line(saga: Saga) -> str:
+    """``SystemMaintenance.Reboot (e-1): succeeded, event Avoided`` on one line."""
+    what = saga.event_type + (f" on {saga.disk_id}" if saga.disk_id else "")
+    event = f", event {saga.event_status}" if saga.event_status else ""
+    if saga.event_finished and saga.event_status not in TERMINAL:
+        event = ", event ended"  # a disk event ends with executeFinishTime, its status stays Executing
+    return clean(f"{what} ({saga.event_id}): {saga.outcome or saga.status.value}{event}")
 
 
 @dataclass(frozen=True)
@@ -80,7 +66,7 @@ class Lane:
     instance_id: str
     name: str | None = None
     managed: bool | None = None  # None: unknown (only the store was read)
-    sagas: tuple[SagaInfo, ...] = ()
+    sagas: tuple[Saga, ...] = ()
     marks: tuple[Mark, ...] = ()
     entries: tuple[Entry, ...] = ()
 
@@ -97,11 +83,11 @@ class Timeline:
     unreadable: tuple[str, ...] = ()
 
     @property
-    def sagas(self) -> list[SagaInfo]:
+    def sagas(self) -> list[Saga]:
         return [s for lane in self.lanes for s in lane.sagas]
 
     def outcomes(self) -> Counter[str]:
-        return Counter(s.outcome or s.status for s in self.sagas)
+        return Counter(s.outcome or s.status.value for s in self.sagas)
 
 
 @dataclass
@@ -116,8 +102,7 @@ class Labels:
 
     def text(self, value: str) -> str:
         for key, name in self.names.items():
-            if key in value:
-                value = value.replace(key, name)
+            value = value.replace(key, name)
         return value
 
 
@@ -175,30 +160,7 @@ def _lane(instance_id: str, sagas: list[Saga], labels: Labels, now: datetime | N
     marks.sort(key=lambda m: (m.start, m.kind))
     entries.sort(key=lambda e: e.at)  # stable: a saga's own order is kept within one second
     managed = False if instance_id in labels.unmanaged else (True if sagas or labels.instances else None)
-    return Lane(
-        instance_id,
-        labels.names.get(instance_id),
-        managed,
-        tuple(_info(s) for s in sagas),
-        tuple(marks),
-        tuple(entries),
-    )
-
-
-def _info(saga: Saga) -> SagaInfo:
-    return SagaInfo(
-        key=saga.key,
-        event_id=saga.event_id,
-        event_type=saga.event_type,
-        event_name=saga.event_name,
-        playbook=saga.playbook,
-        status=saga.status.value,
-        outcome=saga.outcome,
-        event_status=saga.event_status,
-        not_before=saga.not_before,
-        disk_id=saga.disk_id,
-        event_finished=saga.event_finished,
-    )
+    return Lane(instance_id, labels.names.get(instance_id), managed, tuple(sagas), tuple(marks), tuple(entries))
 
 
 def _where(saga: Saga, labels: Labels) -> str | None:
@@ -224,11 +186,30 @@ def _step_text(saga: Saga, step: Step, labels: Labels) -> str:
 
 
 def _marks(saga: Saga, labels: Labels, now: datetime | None) -> list[Mark]:
-    """Spans and points of one saga, walked from its steps in script order."""
+    """Spans and points of one saga: the event, its steps, deferrals and aborts, the notBefore deadline."""
+    out = [Mark("event", saga.created_at, None, clean(f"received {saga.event_name}"), saga.key)]
+    out += _step_marks(saga, labels, now)
+    for entry in saga.history:
+        if entry.what.startswith("deferred:"):  # a span: from the deferral until the step ran (or now)
+            ran = [
+                s.done_at for s in saga.steps if s.action.value == entry.step and s.done_at and s.done_at >= entry.at
+            ]
+            end = min(ran) if ran else (now if saga.active else saga.updated_at)
+            label = clean(labels.text(entry.what))
+            out.append(Mark("deferred", entry.at, max(end or entry.at, entry.at), label, saga.key, open=not ran))
+        elif entry.what.startswith("aborted:"):
+            out.append(Mark("failed", entry.at, None, clean(labels.text(entry.what)), saga.key))
+    if saga.not_before is not None:
+        out.append(Mark("deadline", saga.not_before, None, clean(f"notBefore of {saga.event_type}"), saga.key))
+    return out
+
+
+def _step_marks(saga: Saga, labels: Labels, now: datetime | None) -> list[Mark]:
+    """Walks the script in order: a drain opens a span that the next restore (or removal) closes; a saga still
+    drained has it open up to ``now``. Snapshots and commands are spans of their own; failed steps are points."""
     from ecs_events.engine.saga import StepState
 
-    key = saga.key
-    out = [Mark("event", saga.created_at, None, clean(f"received {saga.event_name}"), key)]
+    key, out = saga.key, []
     drain_from: datetime | None = None
     drain_label = ""
     for step in saga.steps:
@@ -237,9 +218,8 @@ def _marks(saga: Saga, labels: Labels, now: datetime | None) -> list[Mark]:
             at = step.done_at or step.started_at or saga.updated_at
             out.append(Mark("failed", at, None, clean(f"{action} failed: {labels.text(step.detail or '')}"), key))
             continue
-        if action in ("snapshot", "command") and (step.started_at or step.done_at):
-            start = step.started_at or step.done_at
-            assert start is not None
+        start = step.started_at or step.done_at
+        if action in ("snapshot", "command") and start is not None:
             end = step.done_at if state is StepState.DONE else now
             label = clean(f"{action}: {labels.text(step.detail or '')}")
             out.append(Mark(action, start, max(end or start, start), label, key, open=state is not StepState.DONE))
@@ -255,22 +235,8 @@ def _marks(saga: Saga, labels: Labels, now: datetime | None) -> list[Mark]:
         elif action == "reboot":
             out.append(Mark("reboot", step.done_at, None, clean(labels.text(step.detail or "rebooted")), key))
     if drain_from is not None:  # still drained (or the saga ended without a restore step of its own)
-        end = now if saga.drained or saga.active else saga.updated_at
-        end = max(end or drain_from, drain_from)
-        open_ = saga.drained
-        out.append(Mark("drain", drain_from, end, clean(f"drained: {drain_label}"), key, open=open_))
-    for entry in saga.history:
-        if entry.what.startswith("deferred:"):  # a span: from the deferral until the step ran (or now)
-            ran = [
-                s.done_at for s in saga.steps if s.action.value == entry.step and s.done_at and s.done_at >= entry.at
-            ]
-            end = min(ran) if ran else (now if saga.active else saga.updated_at)
-            label = clean(labels.text(entry.what))
-            out.append(Mark("deferred", entry.at, max(end or entry.at, entry.at), label, key, open=not ran))
-        elif entry.what.startswith("aborted:"):
-            out.append(Mark("failed", entry.at, None, clean(labels.text(entry.what)), key))
-    if saga.not_before is not None:
-        out.append(Mark("deadline", saga.not_before, None, clean(f"notBefore of {saga.event_type}"), key))
+        end = max((now if saga.drained or saga.active else saga.updated_at) or drain_from, drain_from)
+        out.append(Mark("drain", drain_from, end, clean(f"drained: {drain_label}"), key, open=saga.drained))
     return out
 
 
@@ -300,16 +266,8 @@ def _entries(saga: Saga, labels: Labels) -> list[Entry]:
 
 
 def _kind_of(what: str) -> str:
-    for prefix, kind in (
-        ("received ", "event"),
-        ("re-planned", "plan"),
-        ("aborted:", "failed"),
-        ("snapshot ", "snapshot"),
-        ("instance ", "instance"),
-    ):
-        if what.startswith(prefix):
-            return kind
-    return "note"
+    """The kind of a history line the engine wrote without a step (an event arrived, a plan changed...)."""
+    return next((kind for prefix, kind in KINDS if what.startswith(prefix)), "note")
 
 
 # -- the terminal ------------------------------------------------------------------------------------------------
@@ -331,7 +289,7 @@ def render_text(timeline: Timeline) -> list[str]:
         lines.append(f"{lane.title}{state}")
         if lane.managed and not lane.sagas:
             lines.append("  no event")
-        lines += [f"  {s.line()}" for s in lane.sagas]
+        lines += [f"  {saga_line(s)}" for s in lane.sagas]
         lines += [f"    {hms(e.at)}  {e.kind:<{width}}  {e.text}" for e in lane.entries]
     if timeline.unreadable:
         lines.append(f"unreadable saga documents: {', '.join(timeline.unreadable)}")

@@ -321,7 +321,7 @@ def main() -> None:
             modules.write_text("\n".join(dict.fromkeys(name for _, _, _, name in imports)))
             work = Child("A, its modules preloaded: work only", PRELOADED_CHILD, [*a.args, str(modules)], a.expect)
             print(f"coldstart: {rounds} rounds, localcloud {server.url}, store {args.store}, "
-                  f"python {sys.version.split()[0]}")  # fmt: skip
+                  f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
             alternate(runner, [baseline, a, b, bare, work], rounds)
             print_rows("warm bytecode cache (every child the same .pyc):", [baseline, a, b, bare, work])
             print("ratios (best of rounds; median alongside):")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -276,7 +277,10 @@ def main() -> None:
             cloud.fill(name, [])
         w = wire(cloud, args.store)
         where = "served localcloud (subprocess)" if args.served else "in-process localcloud"
-        print(f"consumer: {rounds} rounds, {where}, store {args.store}, python {sys.version.split()[0]}")
+        print(
+            f"consumer: {rounds} rounds, {where}, store {args.store}, python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+        )
         print(f"  {'variant':<8}{'msgs':>7}  {'':<22}{'best msg/s':>12}{'median msg/s':>14}")
         base, ours = bench(w, "cheap", lambda n: state_changes(cloud, cloud.every, n), cheap, rounds)
         report("cheap", cheap, base, ours, TARGET)

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean package
+.PHONY: demo test lint format bench clean package soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash tools/ensure-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The 2000-instance maintenance storm (tests/reliability/test_storm.py with ECS_EVENTS_SOAK=1); `make test` runs 200.
+soak: $(STAMP)
+	ECS_EVENTS_SOAK=1 $(BIN)/python -m pytest tests/reliability/test_storm.py -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared tests bench functions tools

@@ -1,0 +1,37 @@
+"""Fixtures of the reliability suites (the harness itself is tests/reliability/harness.py): a served localcloud
+subprocess per test, a clean Redis database, and the figures of every suite in the terminal summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.reliability.harness import FIGURES, flush, serve_localcloud
+
+from localcloud.remote import RemoteCloud
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """``make test`` shows every suite's figures at the end (pytest captures the tests' own output)."""
+    if not FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for title, lines in FIGURES:
+        terminalreporter.write_line(title)
+        for line in lines:
+            terminalreporter.write_line(f"   {line}")
+
+
+# -- the served cloud --------------------------------------------------------------------------------------------------
+@pytest.fixture
+def served() -> Iterator[RemoteCloud]:
+    """A localcloud in its own process, manual clock, on a free port."""
+    with serve_localcloud() as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> str:
+    """The session's real redis-server, FLUSHDB first."""
+    return flush(redis_url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -173,10 +174,24 @@ class Clients:
         return self._mns
 
     def ecs(self) -> Ecs:
-        return Ecs(self.acs_client(), dry_run=self.settings.dry_run, https=self._local is None)
+        return Ecs(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
 
     def slb(self) -> Slb:
-        return Slb(self.acs_client(), dry_run=self.settings.dry_run, https=self._local is None)
+        return Slb(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
 
     def queue(self, name: str) -> Queue:
-        return Queue(self.mns_account(), name)
+        return Queue(_Lazy(self.mns_account), name)
+
+
+class _Lazy:
+    """The SDK client, built (and its SDK imported) on first use: an event that needs no cloud call never pays for
+    an SDK import in a cold start."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._target: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._target is None:
+            self._target = self._build()
+        return getattr(self._target, name)

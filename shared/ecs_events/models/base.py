@@ -44,7 +44,7 @@ class SystemEventStatus(str, Enum):
 class WireModel(BaseModel):
     """camelCase on the wire, snake_case in code; unknown fields kept (forward compatible), never rejected."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class Notification(WireModel):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,16 @@ def credentials_for(settings: Settings, context: Any = None) -> Credentials:
         raise
 
 
+def lease_seconds(environ: Mapping[str, str]) -> float:
+    """``ECS_EVENTS_LEASE_SECONDS`` (default 120): how long (wall clock) a crashed consumer's saga stays blocked.
+    Reliability tests that SIGKILL consumers shorten it; a bad value is ignored (the default is the safe one)."""
+    try:
+        value = float(environ.get("ECS_EVENTS_LEASE_SECONDS", "120"))
+    except ValueError:
+        return 120.0
+    return value if 1.0 <= value <= 3600.0 else 120.0
+
+
 def build_app(settings: Settings | None = None, context: Any = None, *, store: Store | None = None) -> App:
     settings = settings or load_settings()
     account = settings.require_account()
@@ -65,6 +76,7 @@ def build_app(settings: Settings | None = None, context: Any = None, *, store: S
         account_id=account,
         tag=(settings.tag_key, settings.tag_value),
         now=now,
+        lease_seconds=lease_seconds(os.environ),
     )
     outbox = Outbox(store, senders_from_urls(list(settings.webhooks)), now)
     consumer = Consumer(queue, clients.queue(settings.dlq_name), engine, outbox, max_receives=settings.max_receives)

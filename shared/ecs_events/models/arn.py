@@ -6,6 +6,8 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import PlainSerializer, PlainValidator
 
+from ecs_events.errors import quote
+
 
 class ResourceArn(NamedTuple):
     service: str
@@ -26,10 +28,10 @@ class ResourceArn(NamedTuple):
             raise ValueError(f"expected an ARN string, got {type(value).__name__}")
         parts = value.split(":", 4)
         if len(parts) != 5 or parts[0] != "acs" or not parts[1]:
-            raise ValueError(f"not an ARN: {value!r} (expected acs:ecs:<region>:<account>:<type>/<id>)")
+            raise ValueError(f"not an ARN: {quote(value)} (expected acs:ecs:<region>:<account>:<type>/<id>)")
         resource_type, slash, resource_id = parts[4].partition("/")
         if not slash or not resource_type or not resource_id:
-            raise ValueError(f"ARN resource is not <type>/<id>: {value!r}")
+            raise ValueError(f"ARN resource is not <type>/<id>: {quote(value)}")
         return cls(parts[1], parts[2], parts[3], resource_type, resource_id)
 
 

@@ -52,7 +52,7 @@ def parse_wake(body: str | bytes) -> Wake | None:
         if value.get(MARKER) != "wake" or not isinstance(value.get("saga"), str):
             return None
         return Wake(value["saga"], parse_time(value["at"]))
-    except (ValueError, TypeError, AttributeError, KeyError):
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError):  # deep nesting: not ours either
         return None
 
 

@@ -35,6 +35,7 @@ from ecs_events.engine.saga import (
     status_rank,
 )
 from ecs_events.engine.timers import Timers
+from ecs_events.errors import printable
 from ecs_events.models import (
     DiskSystemEvent,
     EcsEvent,
@@ -71,6 +72,13 @@ class _Held:
     saga: Saga
     version: int
     token: str
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """Text from the payload (an account id, a mismatch) as it may appear in a reason: one line (control characters
+    escaped) and bounded, since the reason goes into log lines and dead-letter records (MNS takes 64 KiB)."""
+    text = printable(text)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def policy_type(event: EcsEvent) -> str:
@@ -139,10 +147,10 @@ class Engine:
     # -- guard -------------------------------------------------------------------------------------------------------
     def _guard_account(self, event: EcsEvent) -> None:
         if event.mismatches:
-            raise RejectedError(f"inconsistent event: {'; '.join(event.mismatches)}")
+            raise RejectedError(_short(f"inconsistent event: {'; '.join(event.mismatches)}"))
         accounts = {a for a in (event.user_id, event.resource_id.account) if a}
         if accounts != {self.account_id}:
-            found = ", ".join(sorted(accounts)) or "none"
+            found = ", ".join(_short(a, 40) for a in sorted(accounts)) or "none"
             raise RejectedError(f"event of account {found}, not ECS_EVENTS_ACCOUNT_ID {self.account_id}: not acted on")
 
     def _facts(self, event: EcsEvent) -> tuple[InstanceFacts | None, str | None]:

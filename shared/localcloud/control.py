@@ -90,7 +90,7 @@ def _text(body: Body, name: str, default: str | None = None) -> str:
 
 def call_json(index: int, rec: CallRecord) -> dict[str, Any]:
     params = rec.params
-    if rec.product in ("Ecs", "Slb", "?"):
+    if rec.product in ("Ecs", "Slb", "Cms", "?"):
         params = {k: v for k, v in params.items() if k not in COMMON_PARAMS}
     return {
         "index": index,

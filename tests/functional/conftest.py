@@ -21,6 +21,7 @@ from tests.notify.notify_support import Receiver, RobotHandler
 from ecs_events.app import App, build_app
 from ecs_events.consumer import Report
 from ecs_events.settings import Settings
+from ecs_events.subscribe import subscribe
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
 
@@ -159,7 +160,7 @@ def world(localcloud: LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("ALIBABA_CLOUD_ACCESS_KEY_ID", raising=False)
     fleet = localcloud.load_fleet(FLEET)
     localcloud.advance(60)  # everything Running
-    localcloud.route_events_to_queue(QUEUE)
+    localcloud.mns.create_queue(localcloud.account_id, QUEUE)  # events reach it through the CloudMonitor rule
     localcloud.mns.create_queue(localcloud.account_id, f"{QUEUE}-dlq")
     localcloud.call_log.clear()
 
@@ -179,6 +180,7 @@ def world(localcloud: LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         return app
 
     world = World(localcloud, fleet, make_app, make_app())
+    assert subscribe(world.app.settings) == "created"  # the rule `ecs-events subscribe` puts, as in production
     try:
         yield world
     finally:

@@ -601,3 +601,18 @@ def test_ten_thousand_bad_payloads_through_the_real_queue(world: World) -> None:
     named = {iid for call in mutating for iid in INSTANCE_ID.findall(json.dumps(call.params))}
     acting = world.ids("web")[0]
     assert mutating and named == {acting}
+
+
+def test_mns_takes_64_kb_and_no_more(world: World) -> None:
+    """Why the oversized payloads stop at 65,536 bytes: MNS refuses a body (or a batch) over it at send."""
+    from mns.queue import Message
+
+    from localcloud.testing import mns_error
+
+    queue = world.cloud.mns_account().get_queue(QUEUE)
+    queue.set_encoding(False)
+    queue.send_message(Message("x" * MNS_LIMIT))
+    error = mns_error(queue.send_message, Message("x" * (MNS_LIMIT + 1)))
+    assert error.type == "InvalidArgument" and str(MNS_LIMIT) in error.message
+    error = mns_error(queue.batch_send_message, [Message("x" * (MNS_LIMIT // 2 + 1)) for _ in range(2)])
+    assert error.type == "InvalidArgument" and str(MNS_LIMIT) in error.message

@@ -35,8 +35,8 @@ def dead_letter(queue: Sender, store: Store, record: dict[str, Any]) -> str:
     if len(body.encode("utf-8")) > LIMIT:
         key = f"dead/{uuid.uuid4().hex}"
         store.update(key, lambda _: record)
-        head = {k: v[:HEAD] if k in ("body", "body_base64") and isinstance(v, str) else v for k, v in record.items()}
+        head = {k: v[:HEAD] if isinstance(v, str) and len(v) > HEAD else v for k, v in record.items()}  # reason too
         body = json.dumps({**head, "truncated": True, "store_key": key}, ensure_ascii=False)
     queue.send(body)
-    log.error("dead-lettered to %s: %s", queue.name, record.get("reason"))
+    log.error("dead-lettered to %s: %s", queue.name, str(record.get("reason"))[:HEAD])
     return body

@@ -177,6 +177,10 @@ class Engine:
             saga = Saga.from_doc(doc.value)
             seen_reason = self._seen(saga, event)
             if seen_reason:
+                if saga.status is SagaStatus.ACTIVE and (saga.wake_at is None or saga.wake_at <= self.now()):
+                    # No timer on its way: the run that saved the saga failed before arming it (the message then
+                    # comes back as a duplicate). Without this wake the saga would wait forever.
+                    return self.wake(key)
                 return Result("ignored", seen_reason, key)
             held = self._acquire(key)
             seen_reason = self._seen(held.saga, event)  # again, under the lease: a racing twin may have applied it

@@ -37,6 +37,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/localcloud.py
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/consumer.py

@@ -8,15 +8,13 @@ queue consumer after each step until it is idle: what a timer-triggered consumer
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.notify.notify_support import Receiver, RobotHandler
+from tests.notify.notify_support import Receiver, serve_receiver
 
 from ecs_events.app import App, build_app
 from ecs_events.consumer import Report
@@ -140,18 +138,8 @@ class World:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """A real local webhook / DingTalk receiver (see tests/notify/notify_support.py)."""
-    handler = type("Handler", (RobotHandler,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    received = Receiver(server)
-    handler.receiver = received  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
+    with serve_receiver() as received:
         yield received
-    finally:
-        received.release.set()
-        server.shutdown()
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from notify_support import SECRETS, Clock, LogCapture, Receiver, RobotHandler
+from notify_support import SECRETS, Clock, LogCapture, Receiver, serve_receiver
 
 from ecs_events.store.base import Store
 from ecs_events.store.memory import MemoryStore
@@ -31,20 +29,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    handler = type("Handler", (RobotHandler,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    received = Receiver(server)
-    handler.receiver = received
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="notify-receiver", daemon=True)
-    thread.start()
-    try:
+    with serve_receiver() as received:
         yield received
-    finally:
-        received.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(autouse=True)

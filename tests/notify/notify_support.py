@@ -4,6 +4,7 @@ webhook), an injected clock, a log capture, notices."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -11,6 +12,7 @@ import logging
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -206,3 +208,22 @@ class LogCapture(logging.Handler):
 
     def at(self, level: int) -> list[logging.LogRecord]:
         return [r for r in self.records if r.levelno == level]
+
+
+@contextlib.contextmanager
+def serve_receiver() -> Iterator[Receiver]:
+    """A started receiver on 127.0.0.1 (a free port), shut down on exit."""
+    handler = type("Handler", (RobotHandler,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    received = Receiver(server)
+    handler.receiver = received  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="notify-receiver", daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        received.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

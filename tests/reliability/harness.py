@@ -330,6 +330,27 @@ class Storm:
         sagas = self.sagas()
         return len(sagas) == len(self.instances) and all(s["status"] != "active" for s in sagas)
 
+    def unfinished(self) -> str:
+        """What the sagas still active wait for (for a failure message)."""
+        out = []
+        for s in self.sagas():
+            if s["status"] == "active":
+                step = s["steps"][s["cursor"]] if s["cursor"] < len(s["steps"]) else {}
+                out.append(
+                    f"{s['instance_id']}: {step.get('action')} {step.get('state')} at {step.get('at')}, wake_at "
+                    f"{s.get('wake_at')}, lease {s.get('lease_owner')}, last: {s['history'][-1]['what'][:80]}"
+                )
+        missing = len(self.instances) - len(self.sagas())
+        return f"{missing} saga(s) never started; " + "; ".join(out[:5]) + "; dead letters: " + self.dead_letters()
+
+    def dead_letters(self) -> str:
+        """The dead-letter queue's reasons (read, then left invisible)."""
+        dlq = self.mns().get_queue(f"{QUEUE}-dlq")
+        reasons: list[str] = []
+        while got := _mns_retry(lambda: dlq.batch_receive_message(16, 0)):
+            reasons += [json.loads(_text(m.message_body)).get("reason", "?")[:120] for m in got]
+        return f"{len(reasons)} {reasons[:3]}"
+
     def calls(self) -> list[dict[str, Any]]:
         return self.cloud.calls()
 
@@ -394,7 +415,6 @@ def check_end_state(
     storm: Storm,
     calls: list[dict[str, Any]],
     outcomes: tuple[str, ...] = ("succeeded",),
-    exact_slb: bool = True,
 ) -> dict[str, Any]:
     """Every property the storm must end with, from the cloud; returns figures for the report."""
     from aliyunsdkecs.request.v20140526.DescribeInstanceHistoryEventsRequest import (
@@ -458,10 +478,13 @@ def check_end_state(
     # Drained once, restored once: weight 0 then the original, per server (a crash may repeat the idempotent drain).
     changes = slb_changes(calls)
     assert set(changes) == set(storm.instances), "an instance was never drained"
+    repeats = 0
     for server, seen in changes.items():
-        expected = [0, WEIGHT]
-        shape = seen if exact_slb else [seen[0], seen[-1]]
-        assert shape == expected, f"{server}: weights set {seen}"
+        # A drain or restore whose commit lost a race is repeated (idempotent: the same weights again); a drain
+        # AFTER the restore, or weights other than 0 and the original, would be a second remediation.
+        shape = [w for i, w in enumerate(seen) if i == 0 or w != seen[i - 1]]
+        repeats += len(seen) - len(shape)
+        assert shape == [0, WEIGHT], f"{server}: weights set {seen}"
     # The budget at every moment: max(1, 10% of each load balancer's backends).
     limit = max(1, (storm.n // LBS) // 10)
     worst = replay_budget(calls, storm.lbs)
@@ -473,7 +496,13 @@ def check_end_state(
     finished = Counter(s["status"] for s in sagas)
     assert set(finished) <= set(outcomes), finished
     assert storm.store.scan("drain/") == []
-    return {"budget_limit": limit, "budget_worst": max(worst.values()), "reboot_last": last, "outcomes": finished}
+    return {
+        "slb_repeats": repeats,
+        "budget_limit": limit,
+        "budget_worst": max(worst.values()),
+        "reboot_last": last,
+        "outcomes": finished,
+    }
 
 
 def figures(storm: Storm, calls: list[dict[str, Any]], wall: float) -> list[str]:

@@ -30,7 +30,7 @@ def test_storm_under_throttling_errors_and_resets_ends_the_same(
     assert rule["rule"]["throttling_rate"] == 0.2
     storm.run(step=60, bound=80)
     served.clear_faults()
-    assert storm.finished(), f"not finished after {storm.steps} steps"
+    assert storm.finished(), f"not finished after {storm.steps} steps" + storm.unfinished()
     calls = served.calls(since=setup)
     check_end_state(storm, calls)
     refused = [c for c in calls if c["code"] not in (None, "MessageNotExist")]  # an empty receive is no fault

@@ -1,0 +1,127 @@
+"""The maintenance storm as a benchmark: API calls per remediated instance against the playbook's minimum, and
+remediated instances per second with localcloud limited to 50 QPS per API against the ideal.
+
+    .venv/bin/python bench/storm.py [--instances 200] [--qps 50] [--step 60]
+
+The harness is the reliability suites' (tests/reliability/harness.py): a served localcloud (manual clock), a private
+redis-server, N managed instances with a data disk behind 10 load balancers, a maintenance reboot for all at once,
+every notification delivered 3 times out of order, 4 ``ecs-events consume --until-idle`` processes per clock step.
+
+Minimum ECS+SLB calls per instance (one load balancer, its default group, a system and a data disk):
+DescribeInstances 1, DescribeLoadBalancers 1, DescribeLoadBalancerAttribute 1, DescribeVServerGroups 1,
+SetBackendServers 2 (drain, restore), DescribeDisks 1, CreateSnapshot 2, RebootInstance 1,
+DescribeInstancesFullStatus 1 = 11. MNS calls are counted apart. Targets: calls ratio <= 1.1, throughput >= 0.8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(ROOT))
+
+from tests.redis_server import _start, _stop  # noqa: E402
+from tests.reliability.harness import MNS_ACTIONS, Storm, check_end_state, serve_localcloud  # noqa: E402
+
+MINIMUM = {
+    "DescribeInstances": 1,
+    "DescribeLoadBalancers": 1,
+    "DescribeLoadBalancerAttribute": 1,
+    "DescribeVServerGroups": 1,
+    "SetBackendServers": 2,
+    "DescribeDisks": 1,
+    "CreateSnapshot": 2,
+    "RebootInstance": 1,
+    "DescribeInstancesFullStatus": 1,
+}
+LIMITED = [*sorted(MINIMUM), "DescribeSnapshots", "DescribeVServerGroupAttribute", "SetVServerGroupAttribute"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--qps", type=float, default=50.0)
+    parser.add_argument("--step", type=float, default=60.0)
+    args = parser.parse_args()
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("bench/storm.py: redis-server not found on PATH")
+    with tempfile.TemporaryDirectory(prefix="ecs-events-storm-") as work:
+        redis, url = _start(binary, Path(work) / "redis.log")
+        try:
+            with serve_localcloud() as cloud:
+                run(cloud, url, Path(work), args)
+        finally:
+            _stop(redis)
+
+
+def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
+    from localcloud.remote import RemoteCloud
+
+    assert isinstance(cloud, RemoteCloud)
+    started = time.monotonic()
+    storm = Storm(cloud, url, work, n=args.instances)
+    storm.build()
+    storm.schedule()
+    setup = len(cloud.calls())
+    for action in LIMITED:  # one rule per API: each has its own 1 s window
+        cloud.faults("*", action, qps_limit=args.qps)
+    storm.run(step=args.step, bound=1000)
+    cloud.clear_faults()
+    wall = time.monotonic() - started
+    calls = cloud.calls(since=setup)
+    finished = storm.finished()
+    if finished:
+        check_end_state(storm, calls)
+    n = len(storm.instances)
+    by_action = Counter(c["action"] for c in calls)
+    ok = Counter(c["action"] for c in calls if c["code"] is None)
+    refused = Counter(c["action"] for c in calls if c["code"] is not None)
+    cloud_calls = sum(v for a, v in by_action.items() if a not in MNS_ACTIONS)
+    cloud_ok = sum(v for a, v in ok.items() if a not in MNS_ACTIONS)
+    mns_calls = sum(v for a, v in by_action.items() if a in MNS_ACTIONS)
+    minimum = sum(MINIMUM.values())
+    bottleneck = max(MINIMUM, key=lambda a: MINIMUM[a])
+    ideal_seconds = MINIMUM[bottleneck] * n / args.qps  # the busiest API at its QPS limit
+    per_second = n / storm.consumer_seconds if storm.consumer_seconds else 0.0
+    ideal_rate = n / ideal_seconds
+    print(f"storm: {n} instances, all sagas finished: {finished}, end state checked: {finished}")
+    print(
+        f"  wall {wall:.1f} s: consumers {storm.consumer_seconds:.1f} s, clock stepping + pump "
+        f"{storm.clock_seconds:.1f} s, setup+checks {wall - storm.consumer_seconds - storm.clock_seconds:.1f} s"
+    )
+    print(f"  simulated {storm.simulated} in {storm.steps} clock steps, {len(storm.rounds)} consumer rounds")
+    print(
+        f"  ECS+SLB calls {cloud_calls} ({cloud_ok} answered OK): {cloud_calls / n:.2f} per remediated instance, "
+        f"minimum {minimum}: ratio {cloud_calls / n / minimum:.2f} (target <= 1.1); OK calls only "
+        f"{cloud_ok / n / minimum:.2f}"
+    )
+    print(f"  MNS calls {mns_calls} ({mns_calls / n:.2f} per instance)")
+    print(
+        "  per instance by action (minimum): "
+        + ", ".join(
+            f"{a} {ok[a] / n:.2f} ({MINIMUM.get(a, 0)})"
+            for a in sorted(ok, key=lambda a: -ok[a])
+            if a not in MNS_ACTIONS
+        )
+    )
+    print("  all calls by action: " + ", ".join(f"{a} {c}" for a, c in by_action.most_common()))
+    print(
+        f"  retries (refused by the {args.qps:g} QPS limit or otherwise): {sum(refused.values())}"
+        + (": " + ", ".join(f"{a} {c}" for a, c in refused.most_common()) if refused else "")
+    )
+    print(f"  throughput {per_second:.2f} instances/s of consumer time ({n / wall:.2f}/s of wall); ideal at "
+          f"{args.qps:g} QPS per API ({bottleneck} x{MINIMUM[bottleneck]}): {ideal_rate:.2f}/s: ratio "
+          f"{per_second / ideal_rate:.2f} (target >= 0.8)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

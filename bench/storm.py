@@ -84,7 +84,7 @@ def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
     n = len(storm.instances)
     by_action = Counter(c["action"] for c in calls)
     ok = Counter(c["action"] for c in calls if c["code"] is None)
-    refused = Counter(c["action"] for c in calls if c["code"] is not None)
+    refused = Counter(c["action"] for c in calls if c["code"] not in (None, "MessageNotExist"))  # empty: no retry
     cloud_calls = sum(v for a, v in by_action.items() if a not in MNS_ACTIONS)
     cloud_ok = sum(v for a, v in ok.items() if a not in MNS_ACTIONS)
     mns_calls = sum(v for a, v in by_action.items() if a in MNS_ACTIONS)

@@ -36,6 +36,7 @@ log = logging.getLogger("ecs_events.consumer")
 BATCH = 16
 MAX_BACKOFF = 3600
 BUSY_BACKOFF = 3
+BUSY_REQUEUE = 30  # seconds: a copy of a message whose saga stayed busy comes back after this
 
 
 @dataclass
@@ -184,6 +185,8 @@ class Consumer:
             raise Poison("; ".join(bad[:5]) + (f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""))
 
     def _retry(self, message: QueueMessage, exc: BaseException, report: Report) -> bool:
+        if isinstance(exc, BusyError) and message.dequeue_count >= self.max_receives:
+            return self._requeue(message, report)
         if message.dequeue_count >= self.max_receives:
             return self._dead_letter(
                 message, f"gave up after {message.dequeue_count} deliveries: {_one_line(exc)}", report
@@ -196,6 +199,21 @@ class Consumer:
         except EcsEventsError as err:  # it comes back when its visibility times out anyway
             log.warning("could not delay message %s: %s", message.message_id, err)
         return False
+
+    def _requeue(self, message: QueueMessage, report: Report) -> bool:
+        """A saga busy in another consumer is no reason to give up on a message (a wake dead-lettered would leave
+        the saga asleep): the lease runs out or its holder finishes. The message goes back as a fresh copy, delayed,
+        and this delivery is deleted."""
+        try:
+            self.queue.send(message.body, delay_seconds=BUSY_REQUEUE, raw=True)
+        except EcsEventsError as err:
+            log.warning("could not requeue busy message %s: %s", message.message_id, err)
+            return False
+        log.warning(
+            "requeued message %s: its saga stayed busy for %d deliveries", message.message_id, message.dequeue_count
+        )
+        report.retried += 1
+        return True
 
     def _dead_letter(self, message: QueueMessage, reason: str, report: Report) -> bool:
         record = {

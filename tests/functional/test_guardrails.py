@@ -159,3 +159,28 @@ def test_the_drain_deadline_restores_whatever_happened(world: World, tmp_path: A
 
 def test_queue_name_is_the_settings_queue(world: World) -> None:
     assert world.app.settings.queue == QUEUE and world.app.settings.dlq_name == f"{QUEUE}-dlq"
+
+
+def test_a_message_whose_saga_stays_busy_is_requeued_not_dead_lettered(world: World) -> None:
+    app = world.make_app(max_receives=1)
+    web = world.ids("web")[0]
+    world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(hours=2))
+    world.run(seconds=10, step=5, app=app)
+    key = app.store.scan("saga/")[0].key
+
+    def hold(value: dict[str, Any] | None) -> dict[str, Any] | None:
+        assert value is not None
+        return {**value, "lease_owner": "elsewhere:1", "lease_wall": 4e9}  # another consumer, far from done
+
+    app.store.update(key, hold)
+    queue = app.clients.queue("ecs-events")
+    delayed_before = queue.peek_counts()[2]  # the saga's own timer
+    world.send_notification({"ecs-events": "wake", "saga": key, "at": "2026-11-26T02:00:10Z"})
+    report = world.consume(app)
+    assert report.retried == 1 and report.dead_lettered == 0
+    assert queue.peek_counts()[2] == delayed_before + 1  # the copy, delayed
+    assert world.dead_letters() == []
+    app.store.update(key, lambda v: {**(v or {}), "lease_owner": None, "lease_wall": 0})  # the holder finished
+    world.run(seconds=40, step=10, app=app)  # the copy comes back after BUSY_REQUEUE and is handled
+    assert queue.peek_counts() == (0, 0, delayed_before)
+    assert world.dead_letters() == []

@@ -51,12 +51,13 @@ class Queue:
         queue.set_encoding(encoding)
         return queue
 
-    def send(self, body: str, delay_seconds: int = 0) -> str:
-        """Send ``body`` (base64 on the wire), visible after ``delay_seconds`` (0..604800); the message id."""
+    def send(self, body: str, delay_seconds: int = 0, *, raw: bool = False) -> str:
+        """Send ``body`` (base64 on the wire; ``raw``: as it is, e.g. a received message's wire text sent again),
+        visible after ``delay_seconds`` (0..604800); the message id."""
         from mns.queue import Message
 
         delay = max(0, min(int(delay_seconds), MAX_DELAY))
-        sent = retry.call(lambda: self._queue(True).send_message(Message(body, delay)), what="Mns.SendMessage")
+        sent = retry.call(lambda: self._queue(not raw).send_message(Message(body, delay)), what="Mns.SendMessage")
         return str(sent.message_id)
 
     def receive(self, batch: int = MAX_BATCH, wait_seconds: int = 0) -> list[QueueMessage]:

@@ -14,6 +14,7 @@ are written *before* the SLB call (restores: after it), so a crash between never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -117,3 +118,15 @@ def release(store: Store, instance_id: str, saga: str) -> Release:
 def drained_now(store: Store) -> list[Doc]:
     """Every instance drained now, with its original weights (``ecs-events status``)."""
     return store.scan("drain/")
+
+
+def still_full(store: Store, instance_id: str, waiting_for: dict[str, int], limit: Callable[[int], int]) -> list[str]:
+    """The load balancers a deferred drain waits for whose budget is still spent: read from the budget documents
+    alone, so a deferred saga polls the store, not the SLB API."""
+    full = []
+    for lb_id, size in sorted(waiting_for.items()):
+        doc = store.get(budget_key(lb_id))
+        holders = doc.value.get("holders", {}) if doc else {}
+        if instance_id not in holders and len(holders) >= limit(size):
+            full.append(lb_id)
+    return full

@@ -105,6 +105,7 @@ class Saga(BaseModel):
     policy_type: str = ""  # the event type the policy resolves overrides for
     notice_seq: int = 0
     drained: bool = False  # this saga holds the instance's drain (see engine.drain)
+    waiting_for: dict[str, int] = Field(default_factory=dict)  # deferred: load balancer -> its backend count
     drain_deadline: WireTime | None = None
     snapshots: dict[str, dict[str, str]] = Field(default_factory=dict)  # disk id -> {snapshot_id, status}
     invoke_id: str | None = None

@@ -89,6 +89,10 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
         if members and ctx.resumed:
             ctx.slb.set_weights(members, 0)
         return Done(f"drained from {len(members)} backend entries")
+    if saga.waiting_for:  # deferred before: look at the budgets first, the load balancers only once there is room
+        full = drain.still_full(ctx.store, saga.instance_id, saga.waiting_for, ctx.policy.budget_for)
+        if full:
+            return Defer(ctx.poll, f"disruption budget spent on {', '.join(full)}")
     for _ in range(CLAIM_ATTEMPTS):  # budgets are shared: another saga may take the same one between read and write
         existing = ctx.store.get(drain.drain_key(saga.instance_id))
         view = None if existing is not None else ctx.slb.find(saga.instance_id)
@@ -98,8 +102,9 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
         urgent = bool(step.args.get("urgent"))
         claim = drain.claim(ctx.store, saga.instance_id, saga.key, view=view, limits=limits, urgent=urgent, now=ctx.now)
         if claim.blocked_by:
+            saga.waiting_for = {lb: view.lb_sizes.get(lb, 0) for lb in claim.blocked_by} if view else {}
             return Defer(ctx.poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
-        saga.drained, saga.drain_deadline = True, ctx.now + ctx.policy.max_drain
+        saga.drained, saga.drain_deadline, saga.waiting_for = True, ctx.now + ctx.policy.max_drain, {}
         step.state, step.started_at = StepState.RUNNING, ctx.now
         try:
             ctx.save(claim.writes)  # originals on record before the weights change
@@ -126,9 +131,18 @@ def _let_go(ctx: StepContext, restore: bool) -> Outcome:
                 ctx.slb.remove(rel.memberships)
         except NotFoundError as exc:  # the load balancer or server is gone: nothing to put back
             log.warning("restore of %s: %s", saga.instance_id, exc, extra={"saga": saga.key})
-    saga.drained = False
-    saga.drain_deadline = None
-    ctx.writes.extend(rel.writes)
+    saga.drained, saga.drain_deadline = False, None
+    for _ in range(CLAIM_ATTEMPTS):  # a budget document shared with other sagas may change meanwhile: read again
+        try:
+            ctx.save(rel.writes)  # released now, so a lost race never sends the restore twice
+            break
+        except CommitConflict:
+            restored = rel.memberships if rel.last else []
+            rel = drain.release(ctx.store, saga.instance_id, saga.key)
+            if restored and restore and not rel.last:  # another saga joined the drain meanwhile: drained it stays
+                ctx.slb.set_weights(restored, 0)
+    else:
+        raise CommitConflict(f"{saga.key}: the release kept losing to concurrent changes")
     if not rel.last:
         return Done("another remediation still holds the drain")
     verb = "weights restored on" if restore else "removed from"

@@ -150,7 +150,6 @@ def world(localcloud: LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     localcloud.advance(60)  # everything Running
     localcloud.mns.create_queue(localcloud.account_id, QUEUE)  # events reach it through the CloudMonitor rule
     localcloud.mns.create_queue(localcloud.account_id, f"{QUEUE}-dlq")
-    localcloud.call_log.clear()
 
     apps: list[App] = []
 
@@ -169,6 +168,7 @@ def world(localcloud: LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     world = World(localcloud, fleet, make_app, make_app())
     assert subscribe(world.app.settings) == "created"  # the rule `ecs-events subscribe` puts, as in production
+    localcloud.call_log.clear()  # the setup (fleet, rule) is the operator's, not the engine's: tests see only theirs
     try:
         yield world
     finally:

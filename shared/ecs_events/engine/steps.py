@@ -73,6 +73,11 @@ class StepContext:
     def poll(self) -> datetime:
         return self.now + self.policy.poll_interval
 
+    @property
+    def budget_poll(self) -> datetime:
+        """A budget frees no sooner than a drain period after it was taken: looking more often only costs timers."""
+        return self.now + max(self.policy.poll_interval, self.policy.drain_period)
+
 
 def client_token(*parts: str) -> str:
     """<= 64 ASCII characters, the same for the same event and disk: a retried CreateSnapshot makes one snapshot."""
@@ -92,7 +97,7 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
     if saga.waiting_for:  # deferred before: look at the budgets first, the load balancers only once there is room
         full = drain.still_full(ctx.store, saga.instance_id, saga.waiting_for, ctx.policy.budget_for)
         if full:
-            return Defer(ctx.poll, f"disruption budget spent on {', '.join(full)}")
+            return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(full)}")
     for _ in range(CLAIM_ATTEMPTS):  # budgets are shared: another saga may take the same one between read and write
         existing = ctx.store.get(drain.drain_key(saga.instance_id))
         view = None if existing is not None else ctx.slb.find(saga.instance_id)
@@ -103,7 +108,7 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
         claim = drain.claim(ctx.store, saga.instance_id, saga.key, view=view, limits=limits, urgent=urgent, now=ctx.now)
         if claim.blocked_by:
             saga.waiting_for = {lb: view.lb_sizes.get(lb, 0) for lb in claim.blocked_by} if view else {}
-            return Defer(ctx.poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
+            return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
         saga.drained, saga.drain_deadline, saga.waiting_for = True, ctx.now + ctx.policy.max_drain, {}
         step.state, step.started_at = StepState.RUNNING, ctx.now
         try:

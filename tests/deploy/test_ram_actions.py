@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.deploy.support import code_policy_actions, ram_action, template
 from tests.functional.conftest import QUEUE, World
+from tests.functional.test_guardrails import crash_after_reboot
 
 POLICY = """\
 lead: 30m
@@ -25,7 +27,7 @@ accept_inquiring: true
 """
 
 
-def _scenarios(world: World, tmp_path: Path) -> None:
+def _scenarios(world: World, tmp_path: Path, mocker: Any) -> None:
     """Drive every path that calls the cloud: each adds its calls to localcloud's call log."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
@@ -59,18 +61,24 @@ def _scenarios(world: World, tmp_path: Path) -> None:
     # a poison message: dead-lettered (SendMessage to the DLQ) and deleted
     cloud.mns.send_message(cloud.account_id, QUEUE, "this is not an event")
     world.run(seconds=600, step=60, app=app)
+    # last (it turns the CloudMonitor rule off): a consumer dies right after RebootInstance; its successor asks
+    # the event's status (DescribeInstanceHistoryEvents) instead of rebooting again
+    ecs.set_delays(stop=0, start=0)
+    crash_after_reboot(mocker, cloud)
+    ecs.create_system_event(db[0], "SystemMaintenance.Reboot", now() + timedelta(minutes=35))  # behind no LB
+    world.run(seconds=1800, step=15, app=app)
 
 
 @pytest.mark.slow
-def test_template_policies_grant_exactly_what_the_code_calls(world: World, tmp_path: Path) -> None:
-    _scenarios(world, tmp_path)
+def test_template_policies_grant_exactly_what_the_code_calls(world: World, tmp_path: Path, mocker: Any) -> None:
+    _scenarios(world, tmp_path, mocker)
     calls = {(c.product, c.action) for c in world.cloud.call_log}
     seen = {c.action for c in world.cloud.call_log}
     # the scenarios really reached every path (else the derived set would be short and the test vacuous)
     for action in (
         "RebootInstance", "RunCommand", "CreateSnapshot", "AcceptInquiredSystemEvent", "GetInstanceConsoleOutput",
         "RemoveBackendServers", "RemoveVServerGroupBackendServers", "SetBackendServers", "SetVServerGroupAttribute",
-        "ChangeMessageVisibility", "BatchDeleteMessage", "SendMessage",
+        "ChangeMessageVisibility", "BatchDeleteMessage", "SendMessage", "DescribeInstanceHistoryEvents",
     ):  # fmt: skip
         assert action in seen, f"no scenario made a {action} call"
     derived = {ram_action(product, action) for product, action in calls}

@@ -184,3 +184,38 @@ def test_a_message_whose_saga_stays_busy_is_requeued_not_dead_lettered(world: Wo
     world.run(seconds=40, step=10, app=app)  # the copy comes back after BUSY_REQUEUE and is handled
     assert queue.peek_counts() == (0, 0, delayed_before)
     assert world.dead_letters() == []
+
+
+def crash_after_reboot(mocker: Any, cloud: Any) -> None:
+    """The next RebootInstance goes out, then its consumer dies before recording it, and the notifications that
+    follow are lost (the CloudMonitor rule is off from then on): only the cloud knows the reboot happened."""
+    from ecs_events.actions.ecs import Ecs
+
+    original = Ecs.reboot
+    (rule,) = cloud.cms.rules(cloud.account_id, cloud.region_id).values()
+
+    def reboot_then_die(self: Ecs, instance_id: str) -> None:
+        rule.state = "DISABLED"
+        original(self, instance_id)
+        mocker.patch.object(Ecs, "reboot", original)  # only this one dies
+        raise RuntimeError("consumer killed after RebootInstance")
+
+    mocker.patch.object(Ecs, "reboot", reboot_then_die)
+
+
+def test_a_reboot_sent_before_a_crash_is_not_sent_again(world: World, mocker: Any) -> None:
+    """The successor finds the instance Running again and asks DescribeInstanceHistoryEvents instead of rebooting
+    a second time."""
+    app = world.make_app()
+    web = world.ids("web")[0]
+    world.cloud.ecs.set_delays(stop=0, start=0)  # the instance is Running again before anyone looks
+    crash_after_reboot(mocker, world.cloud)
+    event_id = world.cloud.ecs.create_system_event(
+        web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(minutes=35)
+    )
+    world.run(seconds=30 * 60, step=15, app=app)
+    assert len(world.calls("RebootInstance")) == 1
+    assert [c.params["InstanceId"] for c in world.calls("DescribeInstanceHistoryEvents")] == [web]
+    assert world.event_statuses(event_id)[-1] == "Avoided"
+    saga = app.store.scan(f"saga/{web}/")[0].value
+    assert saga["status"] == "succeeded" and not saga["drained"]

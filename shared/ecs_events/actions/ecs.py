@@ -174,6 +174,17 @@ class Ecs:
                 found[item["SnapshotId"]] = _snapshot(item)
         return found
 
+    def event_status(self, instance_id: str, event_id: str) -> str | None:
+        """The cycle status (Scheduled, Avoided, Executed...) of one system event as the cloud records it, or None."""
+        body = self._call(
+            "DescribeInstanceHistoryEvents",
+            self._request("DescribeInstanceHistoryEvents", InstanceId=instance_id, EventIds=[event_id]),
+        )
+        for item in body.get("InstanceSystemEventSet", {}).get("InstanceSystemEventType", []):
+            if item.get("EventId") == event_id:
+                return str(item.get("EventCycleStatus", {}).get("Name") or "") or None
+        return None
+
     def full_status(self, instance_id: str) -> tuple[str, str] | None:
         """(status name, health name) with health "OK"/"Ok"/"ok" as "Ok"; None if the instance does not exist."""
         body = self._call(

@@ -225,6 +225,10 @@ def do_reboot(ctx: StepContext, step: Step) -> Outcome:
         status = ctx.ecs.full_status(saga.instance_id)
         if status is not None and status[0] != "Running":
             return Done(f"reboot under way ({status[0]})")
+        # Running again already? The cloud's own record of the event says whether our reboot went out (Avoided).
+        if ctx.ecs.event_status(saga.instance_id, saga.event_id) in ("Avoided", "Executing", "Executed"):
+            saga.rebooted_at = saga.rebooted_at or step.started_at
+            return Done("the reboot before the interruption went through (event already avoided)")
     try:
         ctx.ecs.reboot(saga.instance_id)
     except ConflictError as exc:

@@ -25,7 +25,7 @@ from ecs_events.engine.playbooks.common import (
     step,
     when,
 )
-from ecs_events.engine.saga import Action, Step
+from ecs_events.engine.saga import Action, Step, StepState
 from ecs_events.policy import reboot_at
 
 NAME = "maintenance"
@@ -96,7 +96,11 @@ def inquiring(s: Situation) -> Decision:
 
 def decide(s: Situation) -> Decision:
     status, iid, saga = s.event.status, s.event.instance_id or "?", s.saga
-    ours = saga is not None and saga.rebooted_at is not None  # our reboot caused what the platform now reports
+    # Our reboot caused what the platform now reports: recorded, or sent by a consumer that died before recording it.
+    ours = saga is not None and (
+        saga.rebooted_at is not None
+        or any(st.action is Action.REBOOT and st.state is StepState.RUNNING for st in saga.steps)
+    )
     if status == "Scheduled":
         return scheduled(s)
     if status == "Inquiring":

@@ -82,3 +82,31 @@ def make_queue(cloud: LocalCloud, name: str = "q1", encoding: bool = True, **met
     queue.set_encoding(encoding)
     queue.create(QueueMeta(**meta))
     return queue
+
+
+def run_instances(
+    client: Any,
+    amount: int = 1,
+    *,
+    tags: dict[str, str] | None = None,
+    data_disks: list[dict[str, Any]] | None = None,
+    spot: bool = False,
+    name: str | None = None,
+) -> list[str]:
+    """RunInstances through the SDK (``client``: an AcsClient or a LocalCloud); the new instance ids."""
+    from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest
+
+    request = RunInstancesRequest()
+    request.set_ImageId("aliyun_3_x64_20G_alibase_20240819.vhd")
+    request.set_InstanceType("ecs.g6.large")
+    request.set_Amount(amount)
+    if tags:
+        request.set_Tags([{"Key": k, "Value": v} for k, v in tags.items()])
+    if data_disks:
+        request.set_DataDisks(data_disks)
+    if spot:
+        request.set_SpotStrategy("SpotAsPriceGo")
+    if name:
+        request.set_InstanceName(name)
+    ids: list[str] = sdk_call(client, request)["InstanceIdSets"]["InstanceIdSet"]
+    return ids

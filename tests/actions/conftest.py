@@ -3,7 +3,6 @@ SDK, and the retry sleep patched so no test waits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from ecs_events.clients import Clients, Credentials
 from ecs_events.settings import Settings
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
+from localcloud.testing import run_instances
 
 
 @pytest.fixture(autouse=True)
@@ -65,29 +65,8 @@ def dry_clients(localcloud: LocalCloud, credentials: Credentials) -> Clients:
 def running(localcloud: LocalCloud) -> Callable[..., list[str]]:
     """``running(amount=1, tags=..., data_disks=[{"Size": 100}], spot=False)``: instance ids, already Running."""
 
-    def _running(
-        amount: int = 1,
-        tags: dict[str, str] | None = None,
-        data_disks: list[dict[str, Any]] | None = None,
-        spot: bool = False,
-        name: str | None = None,
-    ) -> list[str]:
-        from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest
-
-        request = RunInstancesRequest()
-        request.set_ImageId("aliyun_3_x64_20G_alibase_20240819.vhd")
-        request.set_InstanceType("ecs.g6.large")
-        request.set_Amount(amount)
-        if tags:
-            request.set_Tags([{"Key": k, "Value": v} for k, v in tags.items()])
-        if data_disks:
-            request.set_DataDisks(data_disks)
-        if spot:
-            request.set_SpotStrategy("SpotAsPriceGo")
-        if name:
-            request.set_InstanceName(name)
-        body = json.loads(localcloud.acs_client().do_action_with_exception(request))
-        ids: list[str] = body["InstanceIdSets"]["InstanceIdSet"]
+    def _running(*args: Any, **kwargs: Any) -> list[str]:
+        ids = run_instances(localcloud, *args, **kwargs)
         localcloud.advance(60)
         return ids
 

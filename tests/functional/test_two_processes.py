@@ -17,6 +17,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkecs.request.v20140526.DescribeInstanceHistoryEventsRequest import DescribeInstanceHistoryEventsRequest
 from aliyunsdkslb.request.v20140515.DescribeLoadBalancerAttributeRequest import DescribeLoadBalancerAttributeRequest
 from tests.functional.conftest import QUEUE, TAG
+from tests.reliability.harness import serve_localcloud
 
 from localcloud.remote import RemoteCloud
 from localcloud.testing import sdk_call
@@ -26,24 +27,8 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 def served() -> Iterator[RemoteCloud]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "--manual-clock", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        endpoint = ""
-        for line in process.stdout:
-            if "http://" in line:
-                endpoint = line[line.index("http://") :].split()[0].rstrip("/")
-                break
-        assert endpoint, "localcloud did not print its endpoint"
-        yield RemoteCloud(endpoint.removesuffix("/_localcloud"))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve_localcloud() as cloud:
+        yield cloud
 
 
 def test_maintenance_saga_across_processes_ends_avoided_with_weights_restored(

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 from aliyunsdkcore.client import AcsClient
-from aliyunsdkecs.request.v20140526.RunInstancesRequest import RunInstancesRequest
 
 from localcloud.cloud import LocalCloud
-from localcloud.testing import sdk_call as call
+from localcloud.testing import run_instances
 
 
 @pytest.fixture
@@ -22,27 +21,8 @@ def client(localcloud: LocalCloud) -> AcsClient:
 def run(client: AcsClient) -> Callable[..., list[str]]:
     """``run(amount=2, tags={...}, data_disks=[...], spot=False, name=None)`` -> instance ids via RunInstances."""
 
-    def _run(
-        amount: int = 1,
-        tags: dict[str, str] | None = None,
-        data_disks: list[dict[str, Any]] | None = None,
-        spot: bool = False,
-        name: str | None = None,
-    ) -> list[str]:
-        request = RunInstancesRequest()
-        request.set_ImageId("aliyun_3_x64_20G_alibase_20240819.vhd")
-        request.set_InstanceType("ecs.g6.large")
-        request.set_Amount(amount)
-        if tags:
-            request.set_Tags([{"Key": k, "Value": v} for k, v in tags.items()])
-        if data_disks:
-            request.set_DataDisks(data_disks)
-        if spot:
-            request.set_SpotStrategy("SpotAsPriceGo")
-        if name:
-            request.set_InstanceName(name)
-        ids: list[str] = call(client, request)["InstanceIdSets"]["InstanceIdSet"]
-        return ids
+    def _run(*args: Any, **kwargs: Any) -> list[str]:
+        return run_instances(client, *args, **kwargs)
 
     return _run
 

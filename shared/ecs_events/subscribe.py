@@ -21,14 +21,13 @@ HTTP 200 + ``"Success": false`` answers become one-line ``SubscribeError``s.
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ecs_events import retry
+from ecs_events.actions.rpc import rpc_call
 from ecs_events.errors import EcsEventsError
 from ecs_events.models import DISK_EVENT_TYPES, INSTANCE_EVENT_TYPES, SystemEventStatus
 from ecs_events.policy.families import STATUS_TYPES
@@ -177,15 +176,7 @@ class Subscriber:
         self.https = https
 
     def _call(self, action: str, build: Callable[[], Any]) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
-            request = build()
-            request.set_accept_format("json")
-            if self.https:
-                request.set_protocol_type("https")
-            body: dict[str, Any] = json.loads(self.client.do_action_with_exception(request))
-            return body
-
-        body = retry.call(attempt, what=f"Cms.{action}")
+        body = rpc_call(self.client, f"Cms.{action}", build, https=self.https)
         if body.get("Success") is False or str(body.get("Success")).lower() == "false":
             code, message = body.get("Code", "?"), " ".join(str(body.get("Message", "")).split())
             raise SubscribeError(f"Cms.{action}: refused ({code}): {message or 'no message'}"[:300])

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ecs_events import retry
 from ecs_events.actions.errors import ActionError, NotFoundError
+from ecs_events.actions.rpc import rpc_call
 from ecs_events.actions.types import CommandFacts, DiskFacts, InstanceFacts, SnapshotFacts
 
 log = logging.getLogger("ecs_events.actions")
@@ -105,16 +105,7 @@ class Ecs:
     # -- plumbing ----------------------------------------------------------------------------------------------
     def _call(self, action: str, build: Callable[[], Any]) -> dict[str, Any]:
         """Send a fresh request from ``build()`` on each attempt; the decoded JSON body."""
-
-        def attempt() -> dict[str, Any]:
-            request = build()
-            request.set_accept_format("json")
-            if self.https:
-                request.set_protocol_type("https")
-            body: dict[str, Any] = json.loads(self.client.do_action_with_exception(request))
-            return body
-
-        return retry.call(attempt, what=f"Ecs.{action}")
+        return rpc_call(self.client, f"Ecs.{action}", build, https=self.https)
 
     @staticmethod
     def _request(name: str, **params: Any) -> Callable[[], Any]:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from ecs_events import retry
+from ecs_events.actions.rpc import rpc_call
 from ecs_events.actions.types import Membership, SlbView
 
 log = logging.getLogger("ecs_events.actions")
@@ -47,18 +47,14 @@ class Slb:
     def _call(self, action: str, **params: Any) -> dict[str, Any]:
         """``action`` with ``params`` (``set_<Param>``), a fresh request object on every attempt."""
 
-        def attempt() -> dict[str, Any]:
+        def build() -> Any:
             module = importlib.import_module(f"aliyunsdkslb.request.v20140515.{action}Request")
             request = getattr(module, f"{action}Request")()
-            request.set_accept_format("json")
-            if self.https:
-                request.set_protocol_type("https")
             for key, value in params.items():
                 getattr(request, f"set_{key}")(value)
-            body: dict[str, Any] = json.loads(self.client.do_action_with_exception(request))
-            return body
+            return request
 
-        return retry.call(attempt, what=f"Slb.{action}")
+        return rpc_call(self.client, f"Slb.{action}", build, https=self.https)
 
     # -- reads -------------------------------------------------------------------------------------------------
     def _load_balancers(self, instance_id: str) -> list[str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from ecs_events.clients import Clients, Credentials, resolve_credentials
 from ecs_events.clock import Now, clock_for
@@ -18,6 +19,9 @@ from ecs_events.notify.senders import senders_from_urls
 from ecs_events.policy import Policy, load_policy
 from ecs_events.settings import Settings, load_settings
 from ecs_events.store import Store, open_store, refuse_sqlite_on_fc
+
+if TYPE_CHECKING:
+    from ecs_events.engine.reconciler import Reconciler
 
 LOCALCLOUD_KEY = ("LTAI-localcloud", "localcloud-secret")  # localcloud's default key pair
 
@@ -71,7 +75,7 @@ def build_app(settings: Settings | None = None, context: Any = None, *, store: S
         store=store,
         ecs=clients.ecs(),
         slb=clients.slb(),
-        timers=Timers(queue),
+        timers=Timers(queue, queue.retention),
         policy=policy,
         account_id=account,
         tag=(settings.tag_key, settings.tag_value),
@@ -81,3 +85,10 @@ def build_app(settings: Settings | None = None, context: Any = None, *, store: S
     outbox = Outbox(store, senders_from_urls(list(settings.webhooks)), now)
     consumer = Consumer(queue, clients.queue(settings.dlq_name), engine, outbox, max_receives=settings.max_receives)
     return App(settings, store, policy, clients, engine, outbox, consumer, now)
+
+
+def reconciler_for(app: App) -> Reconciler:
+    """The reconciler over the App's engine (its store, clients and leases)."""
+    from ecs_events.engine.reconciler import Reconciler
+
+    return Reconciler(app.engine, region=app.settings.region, stuck_after=timedelta(seconds=app.settings.stuck_after))

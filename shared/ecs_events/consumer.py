@@ -6,6 +6,9 @@
   message stays and comes back after a ChangeMessageVisibility backoff that grows with its DequeueCount.
 - Poison (cannot be parsed, an event for a foreign account, or delivered ``max_receives`` times without success):
   sent to the dead-letter queue with its reason and original body, then deleted. Never retried forever.
+- A saga's wake is never poison: one that keeps failing (a load balancer answering 5xx for an hour) goes back as a
+  fresh delayed copy whose delay grows with each round (``wake_backoff``, at most ``MAX_WAKE_BACKOFF``); and should
+  one be lost anyway, the reconciler wakes every saga whose ``wake_at`` has passed.
 - Stops taking new batches before its deadline (FC's remaining time); ``until_idle`` returns once no message is
   visible and no notification is due.
 """
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from ecs_events.deadletter import dead_letter
 from ecs_events.engine.engine import BusyError, Engine, RejectedError
-from ecs_events.engine.timers import parse_wake
+from ecs_events.engine.timers import Wake, parse_wake, wake_body
 from ecs_events.errors import EcsEventsError, InputError
 from ecs_events.models.times import iso_utc
 from ecs_events.sources import Source, TimerTick, unwrap
@@ -37,6 +40,7 @@ BATCH = 16
 MAX_BACKOFF = 3600
 BUSY_BACKOFF = 3
 BUSY_REQUEUE = 30  # seconds: a copy of a message whose saga stayed busy comes back after this
+MAX_WAKE_BACKOFF = 1800  # seconds: the longest a failing wake waits before its next round
 
 
 @dataclass
@@ -65,7 +69,12 @@ class Poison(Exception):
 
 def backoff(dequeue_count: int) -> int:
     """Seconds a failed message stays invisible: 10 s, 20 s, 40 s ... at most an hour."""
-    return int(min(MAX_BACKOFF, 10 * 2 ** max(0, dequeue_count - 1)))
+    return int(min(MAX_BACKOFF, 10 * 2 ** max(0, min(dequeue_count - 1, 20))))
+
+
+def wake_backoff(attempt: int) -> int:
+    """Seconds before a failing wake's next round: 60 s, 120 s, 240 s ... at most ``MAX_WAKE_BACKOFF``."""
+    return int(min(MAX_WAKE_BACKOFF, 60 * 2 ** max(0, min(attempt, 20))))
 
 
 class Consumer:
@@ -140,7 +149,7 @@ class Consumer:
     def _one(self, message: QueueMessage, report: Report) -> bool:
         """True when the message is finished with (handled or dead-lettered): delete it."""
         try:
-            if message.dequeue_count > self.max_receives:
+            if message.dequeue_count > self.max_receives and parse_wake(message.body) is None:
                 raise Poison(f"delivered {message.dequeue_count} times without success (limit {self.max_receives})")
             self._handle(message)
             report.handled += 1
@@ -187,6 +196,9 @@ class Consumer:
     def _retry(self, message: QueueMessage, exc: BaseException, report: Report) -> bool:
         if isinstance(exc, BusyError) and message.dequeue_count >= self.max_receives:
             return self._requeue(message, report)
+        wake = parse_wake(message.body)
+        if wake is not None and message.dequeue_count >= self.max_receives:
+            return self._requeue_wake(message, wake, exc, report)
         if message.dequeue_count >= self.max_receives:
             return self._dead_letter(
                 message, f"gave up after {message.dequeue_count} deliveries: {_one_line(exc)}", report
@@ -211,6 +223,26 @@ class Consumer:
             return False
         log.warning(
             "requeued message %s: its saga stayed busy for %d deliveries", message.message_id, message.dequeue_count
+        )
+        report.retried += 1
+        return True
+
+    def _requeue_wake(self, message: QueueMessage, wake: Wake, exc: BaseException, report: Report) -> bool:
+        """A wake is never dead-lettered (its saga would sleep forever): it goes back as a fresh copy, later each
+        round. If even that send fails, the message stays and comes back by its visibility timeout."""
+        delay = wake_backoff(wake.attempt)
+        try:
+            self.queue.send(wake_body(wake.saga, wake.at, wake.attempt + 1), delay_seconds=delay)
+        except EcsEventsError as err:
+            log.warning("could not requeue wake of %s: %s", wake.saga, err)
+            return False
+        log.warning(
+            "wake of %s failed %d times (%s): sent again in %d s",
+            wake.saga,
+            message.dequeue_count,
+            _one_line(exc),
+            delay,
+            extra={"saga": wake.saga},
         )
         report.retried += 1
         return True

@@ -309,6 +309,18 @@ def handle_timer(event: bytes, context: Any) -> dict[str, Any]:
     return {"function": _name(context), "request_id": _request_id(context), **asdict(report)}
 
 
+def handle_reconcile(event: bytes, context: Any) -> dict[str, Any]:
+    """One reconciler pass (the ``reconciler`` function's timer): wake overdue sagas, enforce drain deadlines, finish
+    half-done restores, start sagas for events whose notification was lost; then send the notices that are due.
+    Returns the pass's report."""
+    from ecs_events.app import reconciler_for
+
+    app = initialize(context)
+    report = reconciler_for(app).run_once()
+    sent = app.outbox.deliver().sent
+    return {"function": _name(context), "request_id": _request_id(context), **report.to_dict(), "notices_sent": sent}
+
+
 __all__ = [
     "CONSUMER",
     "FUNCTIONS",
@@ -319,6 +331,7 @@ __all__ = [
     "TimerOptions",
     "configure_logs",
     "handle_push",
+    "handle_reconcile",
     "handle_timer",
     "initialize",
     "reset",

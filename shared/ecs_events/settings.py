@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     )
     mns_endpoint: str | None = Field(None, description="MNS endpoint (default https://ACCOUNT.mns.REGION.aliyuncs.com)")
     max_receives: int = Field(5, ge=1, le=1000, description="deliveries of one message before it is dead-lettered")
+    reconcile_interval: int = Field(
+        300, ge=30, le=86400, description="seconds between reconciler passes (`ecs-events reconcile` without --once)"
+    )
+    stuck_after: int = Field(
+        3600, ge=60, le=30 * 86400, description="seconds a saga may stay overdue before the reconciler calls it stuck"
+    )
 
     @field_validator("webhooks", mode="before")
     @classmethod

@@ -152,8 +152,8 @@ def test_the_drain_deadline_restores_whatever_happened(world: World, tmp_path: A
     world.run(seconds=2 * 60, step=30, app=app)
     assert world.weights() == before
     saga = app.store.scan(f"saga/{web}/")[0].value
-    assert (saga["status"] == "failed" and "drain deadline" in saga["history"][-1]["what"]) or any(
-        "drain deadline" in h["what"] for h in saga["history"]
+    assert (saga["status"] == "failed" and "max_drain reached" in saga["history"][-1]["what"]) or any(
+        "max_drain reached" in h["what"] for h in saga["history"]
     )
 
 

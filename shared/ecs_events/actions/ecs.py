@@ -176,6 +176,28 @@ class Ecs:
                 return str(item.get("EventCycleStatus", {}).get("Name") or "") or None
         return None
 
+    def open_events(self, tag: tuple[str, str], *, page_size: int = 100) -> list[dict[str, Any]]:
+        """Every system event of the tagged instances that is Scheduled, Inquiring or Executing, as the cloud records
+        it (DescribeInstanceHistoryEvents, ``NextToken`` paging: one call per ``page_size`` events)."""
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(1000):  # bounded: 100,000 open events
+            body = self._call(
+                "DescribeInstanceHistoryEvents",
+                self._request(
+                    "DescribeInstanceHistoryEvents",
+                    InstanceEventCycleStatuss=["Scheduled", "Inquiring", "Executing"],
+                    Tags=[{"Key": tag[0], "Value": tag[1]}],
+                    MaxResults=page_size,
+                    NextToken=token,
+                ),
+            )
+            out.extend(body.get("InstanceSystemEventSet", {}).get("InstanceSystemEventType", []))
+            token = body.get("NextToken") or None
+            if token is None:
+                break
+        return out
+
     def full_status(self, instance_id: str) -> tuple[str, str] | None:
         """(status name, health name) with health "OK"/"Ok"/"ok" as "Ok"; None if the instance does not exist."""
         body = self._call(

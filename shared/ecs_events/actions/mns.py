@@ -125,6 +125,11 @@ class Queue:
             warnings.simplefilter("ignore", DeprecationWarning)
             return int(meta.active_messages), int(meta.inactive_messages), int(meta.delay_messages)
 
+    def retention(self) -> int:
+        """The queue's MessageRetentionPeriod in seconds (MNS deletes a message that long after it was sent,
+        delayed or not)."""
+        return int(self._attributes().message_retention_period)
+
     def _attributes(self) -> Any:
         def attempt() -> Any:
             with warnings.catch_warnings():

@@ -43,7 +43,8 @@ class SnapshotFacts:
 @dataclass(frozen=True)
 class Membership:
     """One backend entry of one server in one server group. ``group_id`` None is the load balancer's default server
-    group (no port). ``weight`` is the weight it had when read: what ``Slb.set_weights(..., None)`` restores."""
+    group (no port). ``weight`` is the weight it had when read: what ``Slb.set_weights(..., None)`` restores.
+    ``type`` is the server's type (``ecs``, ``eni``); ``kind`` the load balancer's (``clb`` today)."""
 
     lb_id: str
     group_id: str | None
@@ -51,6 +52,18 @@ class Membership:
     port: int | None
     weight: int
     type: str = "ecs"
+    kind: str = "clb"
+
+    @property
+    def key(self) -> str:
+        """This backend entry's identity in the drain registry: kind, load balancer, group, server, port."""
+        port = "-" if self.port is None else self.port
+        return f"{self.kind}/{self.lb_id}/{self.group_id or '-'}/{self.server_id}/{port}"
+
+    @property
+    def group(self) -> tuple[str, str, str | None]:
+        """The unit one API call changes: (kind, load balancer, group)."""
+        return (self.kind, self.lb_id, self.group_id)
 
 
 @dataclass(frozen=True)

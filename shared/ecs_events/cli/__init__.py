@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("ecs_events.cli.replay_cmd", "invoke the FC handlers with payload files, as Function Compute would"),
     "plan": ("ecs_events.cli.plan_cmd", "what would be done about each event, and when (no cloud call, no store)"),
     "consume": ("ecs_events.cli.consume_cmd", "run the queue consumer: events and timers into the engine"),
+    "reconcile": ("ecs_events.cli.reconcile_cmd", "wake lost sagas, enforce drain deadlines, catch lost notifications"),
     "status": ("ecs_events.cli.status_cmd", "sagas in flight and finished, drained backends, budgets, outbox"),
     "subscribe": ("ecs_events.cli.subscribe_cmd", "the CloudMonitor event rule that sends ECS events to the queue"),
     "demo": ("ecs_events.cli.demo_cmd", "remediation end to end on an in-process localcloud; timeline and HTML page"),

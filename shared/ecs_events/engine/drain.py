@@ -1,27 +1,36 @@
-"""The drain registry: who holds an instance out of its load balancers, what its weights were, and each load
-balancer's disruption budget.
+"""The drain registry: who holds an instance out of its load balancers, what its weights were, where each backend
+stands, and each load balancer's disruption budget.
 
-- ``drain/<instance>``: the instance's memberships with their ORIGINAL weights, read once by the first saga that
-  drains it, and the sagas holding the drain. A second saga draining the same instance (a disk stall during a
-  maintenance) joins as a holder instead of saving weight 0 as "original"; the weights come back when the last
-  holder lets go.
+- ``drain/<instance>``: the instance's backend entries (``memberships``), each with its ORIGINAL weight and its
+  ``state`` (``drained`` | ``restored`` | ``gone``), the sagas holding the drain (``holders``), when it began
+  (``since``) and when it must end whatever happens (``deadline``, the latest of its holders' deadlines). A second
+  saga draining the same instance (a disk stall during a maintenance) joins as a holder instead of saving weight 0
+  as "original"; the weights come back when the last holder lets go.
+- When the last holder lets go the entry turns ``restoring`` (no holders) in the same commit as that saga; then
+  every backend is restored on its own, and the entry is deleted only once every backend is ``restored`` or ``gone``
+  (its load balancer, group or server removed meanwhile), in the commit that records the last of them. Whoever finds
+  an entry restoring (the saga's next wake, the reconciler) finishes it: a restore is idempotent per backend.
 - ``budget/<load balancer>``: the instances drained from it now. A planned drain past the budget is deferred;
-  an urgent one (the instance is failing or going away anyway) always goes ahead and still counts.
+  an urgent one (the instance is failing or going away anyway) always goes ahead and still counts. An instance
+  leaves the budget when its entry is deleted (its weights are back).
 
-These documents change in the same store commit as the saga that takes or lets go of the drain, and the records
-are written *before* the SLB call (restores: after it), so a crash between never loses an original weight.
+These documents change in the same store commit as the saga that takes or lets go of the drain, and the records are
+written *before* the SLB call (restores: after it), so a crash between never loses an original weight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ecs_events.actions.types import Membership, SlbView
-from ecs_events.models.times import iso_utc
+from ecs_events.models.times import iso_utc, parse_time
 from ecs_events.store.base import Doc, Store, Write
+
+DRAINED, RESTORED, GONE = "drained", "restored", "gone"
+_FIELDS = ("lb_id", "group_id", "server_id", "port", "weight", "type", "kind")
 
 
 def drain_key(instance_id: str) -> str:
@@ -32,10 +41,32 @@ def budget_key(lb_id: str) -> str:
     return f"budget/{lb_id}"
 
 
-def memberships_of(doc: Doc | None) -> list[Membership]:
+def _member(record: dict[str, Any]) -> Membership:
+    return Membership(**{k: record[k] for k in _FIELDS if k in record})
+
+
+def _record(m: Membership, state: str = DRAINED, reason: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {**asdict(m), "state": state}
+    if reason:
+        out["reason"] = reason
+    return out
+
+
+def memberships_of(doc: Doc | None, state: str | None = None) -> list[Membership]:
+    """The backend entries of a drain entry (those in ``state`` only, when given)."""
     if doc is None:
         return []
-    return [Membership(**m) for m in doc.value.get("memberships", [])]
+    records = doc.value.get("memberships", [])
+    return [_member(r) for r in records if state is None or r.get("state", DRAINED) == state]
+
+
+def deadline_of(doc: Doc) -> datetime | None:
+    text = doc.value.get("deadline")
+    return parse_time(text) if isinstance(text, str) else None
+
+
+def is_restoring(doc: Doc) -> bool:
+    return not doc.value.get("holders")
 
 
 @dataclass(frozen=True)
@@ -43,9 +74,14 @@ class Claim:
     """What taking the drain would write, or why it must wait."""
 
     writes: list[Write]
-    memberships: list[Membership]
+    memberships: list[Membership]  # every backend entry of the drain
     blocked_by: list[str]  # load balancers whose budget is spent (empty: go ahead)
-    fresh: bool  # this saga is the first holder: the SLB call has to happen
+    to_drain: list[Membership] = field(default_factory=list)  # the entries the caller must set to weight 0 now
+    deadline: datetime | None = None  # the drain's deadline after this claim
+
+    @property
+    def fresh(self) -> bool:
+        return bool(self.to_drain)
 
 
 def claim(
@@ -57,21 +93,35 @@ def claim(
     limits: dict[str, int],
     urgent: bool,
     now: datetime,
+    deadline: datetime,
 ) -> Claim:
     """The writes that make ``saga`` a holder of ``instance_id``'s drain (and take budget on each load balancer).
-    ``view`` is read by the caller only when the instance is not drained yet (``None`` otherwise)."""
+    ``view`` is read by the caller only when the instance has no drain entry (``None`` otherwise). Joining an entry
+    that is being restored takes it back: the entries restored meanwhile have to be drained again."""
     current = store.get(drain_key(instance_id))
     if current is not None:
         holders = list(current.value.get("holders", []))
         if saga not in holders:
             holders.append(saga)
-        value = {**current.value, "holders": holders}
-        return Claim([Write(current.key, value, current.version)], memberships_of(current), [], fresh=False)
+        records = [dict(r) for r in current.value.get("memberships", [])]
+        again = [_member(r) for r in records if r.get("state") == RESTORED]
+        for r in records:
+            if r.get("state") == RESTORED:
+                r["state"] = DRAINED
+        ends = max(d for d in (deadline_of(current), deadline) if d is not None)
+        value = {**current.value, "holders": holders, "memberships": records, "deadline": iso_utc(ends)}
+        members = [_member(r) for r in records]
+        return Claim([Write(current.key, value, current.version)], members, [], again, ends)
     assert view is not None
     writes = [
         Write(
             drain_key(instance_id),
-            {"memberships": [asdict(m) for m in view.memberships], "holders": [saga], "since": iso_utc(now)},
+            {
+                "memberships": [_record(m) for m in view.memberships],
+                "holders": [saga],
+                "since": iso_utc(now),
+                "deadline": iso_utc(deadline),
+            },
             0,
         )
     ]
@@ -85,38 +135,88 @@ def claim(
         holders_by_lb[instance_id] = iso_utc(now)
         value = {"holders": holders_by_lb, "size": view.lb_sizes.get(lb_id, 0)}
         writes.append(Write(budget_key(lb_id), value, doc.version if doc else 0))
-    return Claim(writes, list(view.memberships), blocked, fresh=True)
+    return Claim(writes, list(view.memberships), blocked, list(view.memberships), deadline)
 
 
 @dataclass(frozen=True)
 class Release:
     writes: list[Write]
-    memberships: list[Membership]  # what to restore (empty: other holders keep it drained, or nothing was)
-    last: bool
+    pending: list[Membership]  # what is left to restore (empty: other holders keep it drained, or nothing is)
+    last: bool  # this saga was the last holder: the entry is restoring now
+    absent: bool = False  # there was no entry at all
 
 
 def release(store: Store, instance_id: str, saga: str) -> Release:
-    """The writes that drop ``saga`` as a holder; when it was the last one, the drain and its budget go too and
-    ``memberships`` says what to restore (the caller restores first, then commits)."""
+    """The writes that drop ``saga`` as a holder; when it was the last one, the entry turns restoring and
+    ``pending`` says what to restore (the caller commits these writes first, then restores: ``settle``)."""
     current = store.get(drain_key(instance_id))
     if current is None:
-        return Release([], [], last=False)
+        return Release([], [], last=False, absent=True)
     holders = [h for h in current.value.get("holders", []) if h != saga]
+    value = {**current.value, "holders": holders}
     if holders:
-        return Release([Write(current.key, {**current.value, "holders": holders}, current.version)], [], last=False)
-    members = memberships_of(current)
+        return Release([Write(current.key, value, current.version)], [], last=False)
+    return Release([Write(current.key, value, current.version)], memberships_of(current, DRAINED), last=True)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The registry after a restore attempt: what to commit, and what the attempt means now."""
+
+    writes: list[Write]
+    complete: bool  # every backend restored or gone: the entry is deleted by ``writes``
+    pending: list[Membership]  # still drained (a call failed): try again later
+    gone: list[dict[str, Any]]  # records of backends that vanished (reported)
+    taken_back: list[Membership]  # restored by us, but the entry has holders again: drain these again
+    absent: bool = False  # the entry is gone already (someone else finished it)
+
+
+def settle(store: Store, instance_id: str, results: dict[str, tuple[str, str | None]]) -> Settled:
+    """Record per backend ``key -> (state, reason)`` (``restored`` | ``gone`` | ``drained`` for a failed call) on the
+    entry as it is now. When every backend is settled, the entry and its budget holds are deleted."""
+    current = store.get(drain_key(instance_id))
+    if current is None:
+        return Settled([], True, [], [], [], absent=True)
+    records = [dict(r) for r in current.value.get("memberships", [])]
+    if current.value.get("holders"):  # someone joined while we restored: what we put back must go to 0 again
+        back = [_member(r) for r in records if results.get(_member(r).key, ("",))[0] == RESTORED]
+        return Settled([], False, [], [], back)
+    for r in records:
+        state, reason = results.get(_member(r).key, (r.get("state", DRAINED), None))
+        if r.get("state", DRAINED) == DRAINED and state in (RESTORED, GONE):
+            r["state"] = state
+            if reason:
+                r["reason"] = reason
+    pending = [_member(r) for r in records if r.get("state", DRAINED) == DRAINED]
+    gone = [r for r in records if r.get("state") == GONE]
+    if pending:
+        value = {**current.value, "memberships": records}
+        return Settled([Write(current.key, value, current.version)], False, pending, gone, [])
     writes = [Write(current.key, None, current.version)]
-    for lb_id in sorted({m.lb_id for m in members}):
+    for lb_id in sorted({r["lb_id"] for r in records}):
         doc = store.get(budget_key(lb_id))
         if doc is None:
             continue
         rest = {k: v for k, v in doc.value.get("holders", {}).items() if k != instance_id}
         writes.append(Write(doc.key, {**doc.value, "holders": rest} if rest else None, doc.version))
-    return Release(writes, members, last=True)
+    return Settled(writes, True, [], gone, [])
+
+
+def drop_holders(store: Store, instance_id: str, keep: Callable[[str], bool]) -> Write | None:
+    """The write that removes the holders ``keep`` refuses (sagas that ended or vanished without letting go), or
+    None when every holder stays."""
+    current = store.get(drain_key(instance_id))
+    if current is None:
+        return None
+    holders = list(current.value.get("holders", []))
+    kept = [h for h in holders if keep(h)]
+    if kept == holders:
+        return None
+    return Write(current.key, {**current.value, "holders": kept}, current.version)
 
 
 def drained_now(store: Store) -> list[Doc]:
-    """Every instance drained now, with its original weights (``ecs-events status``)."""
+    """Every instance drained now, with its original weights (``ecs-events status``, the reconciler)."""
     return store.scan("drain/")
 
 
@@ -130,3 +230,7 @@ def still_full(store: Store, instance_id: str, waiting_for: dict[str, int], limi
         if instance_id not in holders and len(holders) >= limit(size):
             full.append(lb_id)
     return full
+
+
+def keys(memberships: Iterable[Membership]) -> list[str]:
+    return [m.key for m in memberships]

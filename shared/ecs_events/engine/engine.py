@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ecs_events.actions.errors import NotFoundError
 from ecs_events.engine import playbooks, steps
 from ecs_events.engine.errors import BusyError, CommitConflict, RejectedError
-from ecs_events.engine.playbooks.common import Situation
+from ecs_events.engine.playbooks.common import Situation, restore_and_close
 from ecs_events.engine.saga import (
     Action,
     Saga,
@@ -43,6 +43,7 @@ from ecs_events.models import (
     InstanceStateChange,
     SnapshotCompleted,
 )
+from ecs_events.models.times import iso_utc
 from ecs_events.notify.notice import Notice, notice_id
 from ecs_events.notify.outbox import outbox_writes
 from ecs_events.store.base import Store, Write
@@ -54,6 +55,14 @@ if TYPE_CHECKING:
     from ecs_events.policy import Effective, Policy
 
 log = logging.getLogger("ecs_events.engine")
+
+ACTIVE_INDEX = "index/active/"
+
+
+def active_key(saga: str) -> str:
+    """The reconciler's index of sagas that may be active: written when a saga starts, dropped by the reconciler."""
+    return f"{ACTIVE_INDEX}{saga}"
+
 
 MAX_STEPS_PER_RUN = 64
 NO_POKE: frozenset[Action] = frozenset()
@@ -72,6 +81,10 @@ class _Held:
     saga: Saga
     version: int
     token: str
+    checked: bool = False  # the instance's opt-in was read in this run (tags are read again before disruption)
+
+
+DISRUPTIVE = frozenset({Action.DRAIN, Action.COMMAND, Action.SNAPSHOT, Action.REBOOT})
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -94,6 +107,16 @@ def saga_id(event: EcsEvent) -> str:
     if isinstance(event_id, str) and event_id:
         return event_id
     return f"{event.kind.value}-{event.id or notice_id(event.name, event.resource_id, event.event_time)}"
+
+
+def _drains_later(script: Sequence[Step], now: datetime) -> bool:
+    """The script waits for a time still ahead before its drain."""
+    for step in script:
+        if step.action is Action.DRAIN:
+            return False
+        if step.at is not None and step.at > now:
+            return True
+    return False
 
 
 class Engine:
@@ -239,10 +262,12 @@ class Engine:
             else [self._notice(saga, "received", "info", f"{saga.instance_id}: {event.name} received", now=now)]
         )
         token = self._token()
-        if not self.store.commit([Write(key, self._lease_doc(saga, token), 0), *outbox_writes(received)]):
+        index = self.store.get(active_key(key))  # the reconciler's list of active sagas (it drops finished ones)
+        listed = Write(active_key(key), {"since": iso_utc(now)}, index.version if index else 0)
+        if not self.store.commit([Write(key, self._lease_doc(saga, token), 0), listed, *outbox_writes(received)]):
             return None
         log.info("saga started: %s", decision.reason, extra={"saga": key, "event_id": event.id})
-        return self._run(_Held(saga, 1, token), poke=NO_POKE)
+        return self._run(_Held(saga, 1, token, checked=True), poke=NO_POKE)
 
     def _seen(self, saga: Saga, event: EcsEvent) -> str | None:
         if event.id and event.id in saga.seen:
@@ -252,9 +277,23 @@ class Engine:
                 return "duplicate or stale disk notification"
             return "duplicate delivery" if not event.ongoing and saga.event_finished else None
         new, old = status_rank(event.status), status_rank(saga.event_status)
+        if new == old and event.status == saga.event_status and self._moved(saga, event):
+            return None  # the platform moved notBefore: plan again
         if new < old or (new == old and event.status == saga.event_status):
             return f"stale or repeated status {event.status} (saga at {saga.event_status})"
         return None
+
+    @staticmethod
+    def _moved(saga: Saga, event: EcsEvent) -> bool:
+        """A repeated Scheduled / Inquiring notification whose notBefore differs from the plan's, before our reboot."""
+        return (
+            event.status in ("Scheduled", "Inquiring")
+            and event.not_before is not None
+            and saga.not_before is not None
+            and event.not_before != saga.not_before
+            and saga.rebooted_at is None
+            and saga.status is SagaStatus.ACTIVE
+        )
 
     def _apply(self, saga: Saga, event: EcsEvent) -> None:
         """A newer status of the saga's event: record it and let the playbook re-script what is left."""
@@ -262,15 +301,22 @@ class Engine:
         before = saga.model_copy(deep=True)
         if event.id:
             saga.seen = [*saga.seen, event.id][-SEEN_KEPT:]
+        moved = self._moved(saga, event)
         if isinstance(event, DiskSystemEvent):
             saga.event_finished = saga.event_finished or not event.ongoing
         else:
             saga.event_status = event.status
+        if moved:
+            saga.note(now, f"notBefore moved from {iso_utc(saga.not_before)} to {iso_utc(event.not_before)}")
+            saga.not_before = event.not_before
         saga.note(now, f"received {event.name}")
         effective = self._effective(saga)
         decision = playbooks.decide(Situation(event, before, effective, None, now))
         if decision is not None and decision.steps is not None:
-            saga.replace_remaining(decision.steps)
+            script = decision.steps
+            if moved and saga.drained and _drains_later(script, now):  # no reason to stay drained until then
+                script = [Step(action=Action.RESTORE), *script]
+            saga.replace_remaining(script)
             saga.status = SagaStatus.ACTIVE
             saga.note(now, f"re-planned: {decision.reason}")
 
@@ -337,6 +383,12 @@ class Engine:
             raise CommitConflict(f"{held.saga.key}: a concurrent change won (lease lost or budget taken meanwhile)")
         held.version += 1
 
+    def _holds(self, held: _Held) -> bool:
+        """The saga is still ours: nobody wrote it since our last commit (a consumer whose lease ran out and was taken
+        over finds a newer version, or another owner, and must not touch the cloud again)."""
+        doc = self.store.get(held.saga.key)
+        return doc is not None and doc.version == held.version and doc.value.get("lease_owner") == held.token
+
     def _release(self, held: _Held) -> None:
         """Give the lease back after a failure WITHOUT writing what was not saved: the stored document as it was
         last committed, lease cleared. (What a step did not commit never happened as far as the store knows.)"""
@@ -382,13 +434,19 @@ class Engine:
                 step = saga.current
                 deadline = saga.drain_deadline if saga.drained else None
                 if deadline is not None and now >= deadline and (step is None or step.action is not Action.RESTORE):
-                    self._abort(saga, now, "drain deadline reached: weights restored whatever happened")
+                    self._abort(
+                        saga, now, f"max_drain reached at {iso_utc(deadline)}: the drain ends whatever happened"
+                    )
                 step = saga.current
                 if step is None:
                     saga.status, saga.outcome = SagaStatus.CLOSED, saga.outcome or "closed"
                     break
                 if step.due(saga.previous_done(), now) > now and step.action not in poke:
                     break
+                if step.action in DISRUPTIVE and not held.checked and step.state is StepState.PENDING:
+                    held.checked = True
+                    if self._opted_out(saga, now):
+                        continue
                 if not self._step(held, step, effective, now, step.action in poke):
                     break
             self._arm(held)
@@ -397,15 +455,44 @@ class Engine:
             raise
         return Result("acted", saga.outcome or (saga.current.action.value if saga.current else "done"), saga.key)
 
+    def _opted_out(self, saga: Saga, now: datetime) -> bool:
+        """Read the instance's tags again before a disruptive step (a person may have opted it out since the plan):
+        without the opt-in tag, or with a policy skip, a saga that has not rebooted it ends here, letting go of
+        anything drained. True when the script was changed that way."""
+        if (
+            not saga.tags or saga.rebooted_at is not None
+        ):  # no instance facts to re-read, or past the point of no return
+            return False
+        facts = self.ecs.describe_instance(saga.instance_id)
+        key, value = self.tag
+        if facts is None:
+            why = "the instance no longer exists"
+        elif facts.tags.get(key) != value:
+            why = f"the opt-in tag {key}={value} was removed"
+        elif self.policy.resolve(saga.policy_type or saga.event_type, facts.tags).skip:
+            why = "a skip tag or policy now applies"
+        else:
+            return False
+        saga.note(now, f"opted out: {why}")
+        saga.replace_remaining(
+            restore_and_close(
+                f"{saga.instance_id}: {why}; remediation of {saga.event_type} ended", outcome="closed", level="warning"
+            )
+        )
+        return True
+
     def _step(self, held: _Held, step: Step, effective: Effective, now: datetime, poked: bool) -> bool:
         """Run one step; True when it finished and the next may follow now."""
         saga = held.saga
         extra: list[Write] = []
         if step.action is Action.NOTIFY:
             a = step.args
-            fields = {k: v for k, v in a.items() if k not in ("phase", "level", "title", "text")}
+            fields = {k: v for k, v in a.items() if k not in ("phase", "level", "title", "text", "with_previous")}
+            text = a.get("text", "")
+            if a.get("with_previous") and saga.cursor > 0:  # what the step before did (a restore's real outcome)
+                text = " ".join(filter(None, (text, saga.steps[saga.cursor - 1].detail)))
             extra += outbox_writes(
-                [self._notice(saga, a["phase"], a["level"], a["title"], now=now, text=a.get("text", ""), **fields)]
+                [self._notice(saga, a["phase"], a["level"], a["title"], now=now, text=text, **fields)]
             )
             outcome: steps.Outcome = steps.Done()
         elif step.action is Action.CLOSE:
@@ -420,13 +507,23 @@ class Engine:
                 step.state, step.started_at = StepState.RUNNING, now
                 self._save(held)  # on record before it acts: a successor after a crash knows it may have happened
             ctx = steps.StepContext(
-                saga, self.store, self.ecs, self.slb, effective, now, poked, resumed, lambda w: self._save(held, w)
+                saga,
+                self.store,
+                self.ecs,
+                self.slb,
+                effective,
+                now,
+                poked,
+                resumed,
+                lambda w: self._save(held, w),
+                holds_lease=lambda: self._holds(held),
             )
             try:
                 outcome = steps.RUNNERS[step.action](ctx, step)
             except NotFoundError as exc:
                 outcome = steps.Fail(f"{exc.action}: {exc.code}")
             extra += ctx.writes
+            extra += outbox_writes([self._notice(saga, "warning", "warning", w, now=now) for w in ctx.warnings])
         log.info(
             "%s: %s",
             step.action.value,
@@ -461,14 +558,16 @@ class Engine:
         return False
 
     def _abort(self, saga: Saga, now: datetime, reason: str) -> None:
-        """Compensation: whatever was left, restore the weights and tell people."""
+        """Compensation: whatever was left, let go of the drain (restoring it unless another remediation still holds
+        it) and tell people what really happened: the notice carries the restore's own outcome."""
         saga.note(now, f"aborted: {reason}")
+        title = f"{saga.instance_id}: {reason}"
         saga.replace_remaining(
             [
                 Step(action=Action.RESTORE),
                 Step(
                     action=Action.NOTIFY,
-                    args={"phase": "failed", "level": "critical", "title": f"{saga.instance_id}: {reason}", "text": ""},
+                    args={"phase": "failed", "level": "critical", "title": title, "text": "", "with_previous": True},
                 ),
                 Step(action=Action.CLOSE, args={"outcome": "failed"}),
             ]

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ecs_events.actions.errors import ConflictError, NotFoundError
-from ecs_events.engine import drain
+from ecs_events.actions.errors import ConflictError, NotFoundError, TransientError
+from ecs_events.engine import drain, restore
 from ecs_events.engine.errors import CommitConflict
 from ecs_events.engine.saga import TERMINAL_EVENT_STATUSES, Action, Saga, Step, StepState
+from ecs_events.models.times import parse_time
 from ecs_events.store.base import Store, Write
 
 if TYPE_CHECKING:
@@ -67,7 +68,9 @@ class StepContext:
     poked: bool  # an event this gate waits for arrived: it looks at once (and trusts what the event recorded)
     resumed: bool  # the step was started by a consumer that did not finish it (crash, lost lease)
     save: Callable[[Sequence[Write]], None]  # persist the saga now, with these writes, in one commit
+    holds_lease: Callable[[], bool] = lambda: True  # the saga is still ours (a lost lease: touch nothing more)
     writes: list[Write] = field(default_factory=list)  # to commit with the step's result
+    warnings: list[str] = field(default_factory=list)  # notices (warning) the engine sends with the step's result
 
     @property
     def poll(self) -> datetime:
@@ -89,77 +92,100 @@ def client_token(*parts: str) -> str:
 
 def do_drain(ctx: StepContext, step: Step) -> Outcome:
     saga = ctx.saga
+    urgent = bool(step.args.get("urgent"))
     if saga.drained:  # taken before a crash, or by an earlier step: make sure the weights are 0 (idempotent)
-        members = drain.memberships_of(ctx.store.get(drain.drain_key(saga.instance_id)))
+        members = drain.memberships_of(ctx.store.get(drain.drain_key(saga.instance_id)), drain.DRAINED)
         if members and ctx.resumed:
-            ctx.slb.set_weights(members, 0)
+            restore.apply(ctx.slb, members, weight=0)
         return Done(f"drained from {len(members)} backend entries")
-    if saga.waiting_for:  # deferred before: look at the budgets first, the load balancers only once there is room
+    if saga.waiting_for and not urgent:  # deferred before: the budgets first, the load balancers once there is room
         full = drain.still_full(ctx.store, saga.instance_id, saga.waiting_for, ctx.policy.budget_for)
         if full:
             return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(full)}")
+    hold = step.args.get("hold_until")  # the platform acts then: the drain lasts at least until max_drain past it
+    start = max(ctx.now, parse_time(hold)) if isinstance(hold, str) else ctx.now
+    deadline = start + ctx.policy.max_drain
     for _ in range(CLAIM_ATTEMPTS):  # budgets are shared: another saga may take the same one between read and write
         existing = ctx.store.get(drain.drain_key(saga.instance_id))
         view = None if existing is not None else ctx.slb.find(saga.instance_id)
         if view is not None and not view.memberships:
             return Done("behind no load balancer")
         limits = {lb: ctx.policy.budget_for(size) for lb, size in (view.lb_sizes.items() if view else ())}
-        urgent = bool(step.args.get("urgent"))
-        claim = drain.claim(ctx.store, saga.instance_id, saga.key, view=view, limits=limits, urgent=urgent, now=ctx.now)
+        claim = drain.claim(
+            ctx.store,
+            saga.instance_id,
+            saga.key,
+            view=view,
+            limits=limits,
+            urgent=urgent,
+            now=ctx.now,
+            deadline=deadline,
+        )
         if claim.blocked_by:
             saga.waiting_for = {lb: view.lb_sizes.get(lb, 0) for lb in claim.blocked_by} if view else {}
             return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
-        saga.drained, saga.drain_deadline, saga.waiting_for = True, ctx.now + ctx.policy.max_drain, {}
+        saga.drained, saga.drain_deadline, saga.waiting_for = True, claim.deadline, {}
         step.state, step.started_at = StepState.RUNNING, ctx.now
         try:
             ctx.save(claim.writes)  # originals on record before the weights change
         except CommitConflict:
+            if not ctx.holds_lease():
+                raise
             saga.drained, saga.drain_deadline, step.state = False, None, StepState.PENDING
             continue
-        if claim.fresh:
-            ctx.slb.set_weights(claim.memberships, 0)
+        if claim.to_drain:
+            results = restore.apply(ctx.slb, claim.to_drain, weight=0)
+            failed = [reason for state, reason in results.values() if state == drain.DRAINED]
+            if failed:  # recorded as drained: the message comes back, and the resumed step sets 0 again
+                raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
         lbs = sorted({m.lb_id for m in claim.memberships})
-        return Done(f"weight 0 on {len(claim.memberships)} backend entries of {', '.join(lbs)}")
+        if not claim.fresh:
+            return Done(f"joined the drain on {', '.join(lbs)} (held by another remediation too)")
+        return Done(f"weight 0 on {len(claim.to_drain)} backend entries of {', '.join(lbs)}")
     raise CommitConflict(f"{saga.key}: the drain kept losing to concurrent changes")
 
 
-def _let_go(ctx: StepContext, restore: bool) -> Outcome:
+def _let_go(ctx: StepContext, remove: bool) -> Outcome:
+    """Stop holding the drain; when no other saga holds it, restore (or remove) every backend on its own. The entry
+    is left only once every backend is back or gone; until then the step waits and tries again."""
     saga = ctx.saga
-    if not saga.drained:
-        return Done("nothing drained")
-    rel = drain.release(ctx.store, saga.instance_id, saga.key)
-    if rel.last and rel.memberships:
+    was_holding = saga.drained
+    for _ in range(CLAIM_ATTEMPTS):
+        if not saga.drained:
+            break
+        rel = drain.release(ctx.store, saga.instance_id, saga.key)
+        saga.drained, saga.drain_deadline = False, None
         try:
-            if restore:
-                ctx.slb.set_weights(rel.memberships, None)
-            else:
-                ctx.slb.remove(rel.memberships)
-        except NotFoundError as exc:  # the load balancer or server is gone: nothing to put back
-            log.warning("restore of %s: %s", saga.instance_id, exc, extra={"saga": saga.key})
-    saga.drained, saga.drain_deadline = False, None
-    for _ in range(CLAIM_ATTEMPTS):  # a budget document shared with other sagas may change meanwhile: read again
-        try:
-            ctx.save(rel.writes)  # released now, so a lost race never sends the restore twice
+            ctx.save(rel.writes)  # released first: whoever finds the entry restoring may finish it
             break
         except CommitConflict:
-            restored = rel.memberships if rel.last else []
-            rel = drain.release(ctx.store, saga.instance_id, saga.key)
-            if restored and restore and not rel.last:  # another saga joined the drain meanwhile: drained it stays
-                ctx.slb.set_weights(restored, 0)
+            if not ctx.holds_lease():
+                raise
+            saga.drained = True
     else:
         raise CommitConflict(f"{saga.key}: the release kept losing to concurrent changes")
-    if not rel.last:
-        return Done("another remediation still holds the drain")
-    verb = "weights restored on" if restore else "removed from"
-    return Done(f"{verb} {len(rel.memberships)} backend entries")
+    finished = restore.finish(
+        ctx.store, ctx.slb, saga.instance_id, remove=remove, commit=ctx.save, may_drain=ctx.holds_lease
+    )
+    if finished.held:
+        if not was_holding:
+            return Done("nothing drained")
+        return Done("another remediation still holds the drain: the weights stay 0 until it lets go")
+    if finished.gone:
+        ctx.warnings.append(f"{saga.instance_id}: {finished.summary()}")
+    if not finished.done:
+        return Wait(ctx.poll, finished.summary())
+    if not was_holding and not finished.restored and not finished.gone:
+        return Done("nothing drained")
+    return Done(finished.summary("weights restored on" if not remove else "removed from"))
 
 
 def do_restore(ctx: StepContext, step: Step) -> Outcome:
-    return _let_go(ctx, restore=True)
+    return _let_go(ctx, remove=False)
 
 
 def do_remove(ctx: StepContext, step: Step) -> Outcome:
-    return _let_go(ctx, restore=False)
+    return _let_go(ctx, remove=True)
 
 
 def do_snapshot(ctx: StepContext, step: Step) -> Outcome:

@@ -50,6 +50,20 @@ def paged(items: list[T], params: Params) -> tuple[list[T], dict[str, Any]]:
     return items[start : start + size], {"TotalCount": len(items), "PageNumber": number, "PageSize": size}
 
 
+def token_paged(items: list[T], params: Params) -> tuple[list[T], dict[str, Any]]:
+    """``MaxResults`` (10..100: below is read as 10, above as 100) and ``NextToken`` paging; no ``NextToken`` in
+    the answer means the last page (wire facts round 3, 5.4)."""
+    size = max(10, min(100, opt_int(params, "MaxResults", 10, 1, 10**6)))
+    token = params.get("NextToken") or "0"
+    if not token.isdigit() or int(token) > len(items):
+        raise invalid_parameter("NextToken", token, "the token is invalid or expired")
+    start = int(token)
+    meta: dict[str, Any] = {"TotalCount": len(items)}
+    if start + size < len(items):
+        meta["NextToken"] = str(start + size)
+    return items[start : start + size], meta
+
+
 def tag_filter(params: Params) -> Callable[[dict[str, str]], bool]:
     wanted = tags(params)
     return lambda have: all(k in have and (v is None or have[k] == v) for k, v in wanted)
@@ -253,10 +267,12 @@ def DescribeInstanceHistoryEvents(b: EcsBackend, p: Params) -> dict[str, Any]:
     types = repeat_list(p, "InstanceEventType") or ([p["EventType"]] if p.get("EventType") else None)
     nb_start, nb_end = opt_time(p, "NotBefore.Start"), opt_time(p, "NotBefore.End")
     pub_start, pub_end = opt_time(p, "EventPublishTime.Start"), opt_time(p, "EventPublishTime.End")
+    tagged = tag_filter(p)
     found = [
         e
         for e in b.events.events.values()
         if (not instance_id or e.instance_id == instance_id)
+        and (e.instance_id not in b.instances or tagged(b.instances[e.instance_id].tags))
         and (event_ids is None or e.event_id in event_ids)
         and e.status in (statuses or HISTORY_DEFAULT)
         and (types is None or e.event_type in types)
@@ -265,7 +281,10 @@ def DescribeInstanceHistoryEvents(b: EcsBackend, p: Params) -> dict[str, Any]:
         and (pub_start is None or e.publish_time >= pub_start)
         and (pub_end is None or e.publish_time <= pub_end)
     ]
-    items, meta = paged(found, p)
+    if p.get("MaxResults") or p.get("NextToken"):  # token paging (PageNumber / PageSize are being deprecated)
+        items, meta = token_paged(found, p)
+    else:
+        items, meta = paged(found, p)
     return {"InstanceSystemEventSet": {"InstanceSystemEventType": [shapes.system_event(e) for e in items]}, **meta}
 
 

@@ -6,7 +6,9 @@ of a redeploy / stop, and put the instance back when it is healthy again.
 | Scheduled (*Reboot*) | first window slot ending >= lead before notBefore (else notBefore - lead, else now): drain ->
   drain period -> pre-reboot command -> snapshots -> RebootInstance -> Running + health OK -> restore. The event turns
   Avoided. |
-| Scheduled (Redeploy, Stop) | the same time: drain -> snapshots -> wait for the platform -> healthy -> restore. |
+| Scheduled (Redeploy, Stop) | the platform acts, not us: the window does not apply (it governs our own disruption).
+  Snapshots from notBefore - 2 x lead, the drain at notBefore - lead, held until the platform is done (its deadline
+  is max_drain past notBefore) -> healthy -> restore. |
 | Inquiring | notify; accept (AcceptInquiredSystemEvent) in the window when the policy says so. |
 | Executing / Executed | the platform acts: make sure drained, then healthy -> restore. |
 | Avoided / Canceled | close; restore anything drained (unless our own reboot avoided it: then finish the script). |
@@ -48,33 +50,62 @@ def _prepare(s: Situation, *, reboot: bool) -> list[Step]:
     return steps
 
 
-def scheduled(s: Situation) -> Decision:
+def platform_scheduled(s: Situation) -> Decision:
+    """Redeploy / Stop: the platform's action, at notBefore. Snapshot first, then drain ``lead`` before it."""
     event, p, iid = s.event, s.policy, s.event.instance_id or "?"
     not_before = event.not_before or s.now
-    start = reboot_at(not_before, s.now, p.window, p.lead)
-    reboot = is_reboot(event.event_type)
+    drain_at = max(s.now, not_before - p.lead)
     steps = [
         notify(
             "planned",
             "info",
-            f"{iid}: {event.event_type} at {when(not_before)}; "
-            + ("we reboot it first" if reboot else "we drain and snapshot first")
-            + f", starting {when(start)}",
+            f"{iid}: {event.event_type} by the platform at {when(not_before)}; "
+            + ("we snapshot and " if p.snapshot else "we ")
+            + f"drain it from {when(drain_at)} until the platform is done",
+            not_before=when(not_before),
+            start=when(drain_at),
+        ),
+    ]
+    if p.snapshot:
+        steps += [
+            step(Action.WAIT, at=max(s.now, not_before - 2 * p.lead)),
+            step(Action.SNAPSHOT, data_only=False, wait=True),
+        ]
+    steps += [
+        step(Action.WAIT, at=drain_at),
+        notify("started", "info", f"{iid}: draining for {event.event_type}"),
+        step(Action.DRAIN, urgent=False, hold_until=when(not_before)),
+        step(Action.WAIT, after=p.drain_period.total_seconds()),
+        notify("info", "info", f"{iid}: ready for {event.event_type} at {when(not_before)}"),
+        step(Action.WAIT_EVENT_DONE),
+        step(Action.WAIT_HEALTHY),
+        *restore_and_close(f"{iid}: {event.event_type} done, instance healthy, weights restored"),
+    ]
+    return Decision(NAME, steps, f"{event.event_type} scheduled: drain at {when(drain_at)}")
+
+
+def scheduled(s: Situation) -> Decision:
+    event, p, iid = s.event, s.policy, s.event.instance_id or "?"
+    if not is_reboot(event.event_type):
+        return platform_scheduled(s)
+    not_before = event.not_before or s.now
+    start = reboot_at(not_before, s.now, p.window, p.lead)
+    steps = [
+        notify(
+            "planned",
+            "info",
+            f"{iid}: {event.event_type} at {when(not_before)}; we reboot it first, starting {when(start)}",
             not_before=when(not_before),
             start=when(start),
         ),
         step(Action.WAIT, at=start),
         notify("started", "info", f"{iid}: draining for {event.event_type}"),
-        *_prepare(s, reboot=reboot),
-    ]
-    if reboot:
+        *_prepare(s, reboot=True),
         # Look at the health once the instance had time to come back; its StateChange Running pokes it sooner.
-        steps += [step(Action.REBOOT), step(Action.WAIT_HEALTHY, after=p.poll_interval.total_seconds())]
-        steps += restore_and_close(f"{iid}: rebooted before {when(not_before)}, healthy, weights restored")
-    else:
-        steps.append(notify("info", "info", f"{iid}: ready for {event.event_type} at {when(not_before)}"))
-        steps += [step(Action.WAIT_EVENT_DONE), step(Action.WAIT_HEALTHY)]
-        steps += restore_and_close(f"{iid}: {event.event_type} done, instance healthy, weights restored")
+        step(Action.REBOOT),
+        step(Action.WAIT_HEALTHY, after=p.poll_interval.total_seconds()),
+        *restore_and_close(f"{iid}: rebooted before {when(not_before)}, healthy, weights restored"),
+    ]
     return Decision(NAME, steps, f"{event.event_type} scheduled: act at {when(start)}")
 
 
@@ -110,7 +141,12 @@ def decide(s: Situation) -> Decision:
     if status == "Executed" and saga is not None and saga.event_status == "Executing":
         return Decision(NAME, None, "Executed: the script already waits for the platform")
     if status in ("Executing", "Executed"):
-        return Decision(NAME, after_platform(iid, s.event.event_type), f"{status}: the platform acts")
+        steps = after_platform(iid, s.event.event_type)
+        planned = saga is not None and any(st.action is Action.REBOOT for st in saga.steps)
+        if planned:  # we meant to reboot it first and did not: say so, loudly
+            nb = when(saga.not_before if saga else None)
+            steps.insert(0, notify("missed", "critical", f"{iid}: notBefore {nb} missed: the platform acts ({status})"))
+        return Decision(NAME, steps, f"{status}: the platform acts")
     if status in ("Avoided", "Canceled"):
         steps = restore_and_close(f"{iid}: {s.event.event_type} {status.lower()}", outcome="closed")
         return Decision(NAME, steps, f"{status}: nothing left to do")

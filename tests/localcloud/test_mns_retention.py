@@ -4,10 +4,17 @@ inactive or active; so a message sent with a DelaySeconds beyond the retention i
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
+
 import pytest
 from mns.queue import Message, QueueMeta
 
+from ecs_events.cli import localcloud_cmd
 from localcloud.cloud import LocalCloud
+from localcloud.remote import RemoteCloud, RemoteCloudError
+from localcloud.serve import serve
 from localcloud.testing import last_call, make_queue
 from localcloud.testing import mns_error as server_error
 
@@ -81,3 +88,40 @@ def test_get_queue_attributes_carries_the_twelve_keys_the_sdk_decoder_requires(l
     assert meta.create_time == meta.last_modify_time == int(localcloud.clock.now().timestamp())
     assert (meta.active_messages, meta.inactive_messages, meta.delay_messages) == (0, 0, 0)
     assert meta.logging_enabled is False
+
+
+# -- where queues are declared: route_events_to_queue, the control API, --events-queue-retention -------------------
+
+
+def test_events_queue_retention_is_set_on_a_new_or_an_existing_queue(localcloud: LocalCloud) -> None:
+    localcloud.route_events_to_queue("ev", retention=3600)
+    queue = localcloud.mns_account().get_queue("ev")
+    assert queue.get_attributes().message_retention_period == 3600
+    localcloud.route_events_to_queue("ev2")
+    assert localcloud.mns.queue_retention(localcloud.account_id, "ev2") == 345600
+    localcloud.route_events_to_queue("ev2", retention=600)
+    assert localcloud.mns_account().get_queue("ev2").get_attributes().message_retention_period == 600
+
+
+def test_control_api_route_takes_a_retention_and_checks_its_range(localcloud: LocalCloud) -> None:
+    remote = RemoteCloud(localcloud.url)
+    remote.route_events_to_queue("ev", retention=7200)
+    assert localcloud.mns_account().get_queue("ev").get_attributes().message_retention_period == 7200
+    remote.route_events_to_queue("ev", retention=120)  # already routed: the retention still changes
+    assert localcloud.mns.queue_retention(localcloud.account_id, "ev") == 120
+    for bad in (59, 604801, 90.5, "1h"):
+        with pytest.raises(RemoteCloudError) as info:
+            remote.route_events_to_queue("ev", retention=bad)  # type: ignore[arg-type]
+        assert info.value.status == 400 and "retention" in info.value.message
+
+
+def test_cli_events_queue_retention_is_parsed_and_checked() -> None:
+    parser = argparse.ArgumentParser(prog="ecs-events")
+    localcloud_cmd.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["localcloud", "--events-queue", "ev", "--events-queue-retention", "3600"])
+    assert (args.events_queue, args.events_queue_retention) == ("ev", 3600)
+    for argv in (["--events-queue", "ev", "--events-queue-retention", "30"], ["--events-queue-retention", "3600"]):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert serve(parser.parse_args(["localcloud", *argv, "--port", "0"])) == 2
+        assert err.getvalue().count("\n") == 1 and "--events-queue-retention" in err.getvalue()

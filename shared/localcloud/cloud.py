@@ -173,10 +173,13 @@ class LocalCloud:
         return Account(self.url, access_key_id or self.access_key_id, access_key_secret or self.access_key_secret, **kw)
 
     # -- events ------------------------------------------------------------------------------------------------
-    def route_events_to_queue(self, name: str, create: bool = True) -> None:
-        """Deliver every ECS notification of this account to MNS queue ``name`` (base64 JSON body)."""
+    def route_events_to_queue(self, name: str, create: bool = True, retention: int | None = None) -> None:
+        """Deliver every ECS notification of this account to MNS queue ``name`` (base64 JSON body); ``retention``
+        sets its MessageRetentionPeriod (seconds, 60-604800), on a new queue or an existing one."""
         if create:
             self._ensure(lambda: self.mns.create_queue(self.account_id, name))
+        if retention is not None:
+            self.mns.set_queue_retention(self.account_id, name, retention)
         self.ctx.events.add_target(f"queue:{name}", queue_target(self.mns, self.account_id, name))
 
     def route_events_to_topic(self, name: str, create: bool = True) -> None:

@@ -13,7 +13,7 @@ calls: they are not in the call log and faults never apply to them.
                                      {"clear": true}                            -> {"cleared": true}
     POST /_localcloud/fleet          a fleet dict (as a fleet YAML)             -> {"instances", "load_balancers",
                                                                                     "vserver_groups", "instance_ids"}
-    POST /_localcloud/events/route   {"queue": NAME} | {"topic": NAME}          -> {"routed": "queue:NAME"}
+    POST /_localcloud/events/route   {"queue": NAME[, "retention": S]} | {"topic": NAME} -> {"routed": "queue:NAME"}
     POST /_localcloud/simulate       {"instance_id", "event_type", "not_before": ISO, "status"} -> {"event_id"}
                                      {"preempt": instance_id, "notice_seconds"} -> {"preempted": instance_id}
                                      {"disk_event": disk_id, "event_type", "duration"} -> {"event_id"}
@@ -214,14 +214,25 @@ class ControlApi:
         }
 
     def _route(self, body: Body, query: dict[str, list[str]]) -> Body:
-        if len(body) != 1 or not ({"queue", "topic"} & set(body)):
-            raise ControlError(400, 'give exactly one of {"queue": NAME} or {"topic": NAME}')
+        retention = None
+        if "retention" in body and "queue" in body:  # the queue's MessageRetentionPeriod
+            seconds = _number(body, "retention", low=60, high=604800)
+            if seconds != int(seconds):
+                raise ControlError(400, "retention must be a whole number of seconds")
+            retention = int(seconds)
+        keys = set(body) - {"retention"} if retention is not None else set(body)
+        if len(keys) != 1 or not ({"queue", "topic"} & keys):
+            raise ControlError(400, 'give exactly one of {"queue": NAME[, "retention": SECONDS]} or {"topic": NAME}')
         kind = "queue" if "queue" in body else "topic"
         name = _text(body, kind)
         target = f"{kind}:{name}"
         if target not in self.cloud.ctx.events.target_names():  # routing twice would deliver twice
-            route = self.cloud.route_events_to_queue if kind == "queue" else self.cloud.route_events_to_topic
-            route(name)
+            if kind == "queue":
+                self.cloud.route_events_to_queue(name, retention=retention)
+            else:
+                self.cloud.route_events_to_topic(name)
+        elif retention is not None:
+            self.cloud.mns.set_queue_retention(self.cloud.account_id, name, retention)
         return {"routed": target}
 
     # -- simulated events --------------------------------------------------------------------------------------------

@@ -107,10 +107,13 @@ class RemoteCloud:
         result: dict[str, Any] = self._call("POST", "/fleet", fleet)
         return result
 
-    def route_events_to_queue(self, name: str) -> None:
+    def route_events_to_queue(self, name: str, retention: int | None = None) -> None:
         """Create MNS queue ``name`` if needed and deliver every ECS notification to it (once, however often
-        this is called)."""
-        self._call("POST", "/events/route", {"queue": name})
+        this is called); ``retention`` sets its MessageRetentionPeriod (seconds)."""
+        body: dict[str, Any] = {"queue": name}
+        if retention is not None:
+            body["retention"] = retention
+        self._call("POST", "/events/route", body)
 
     def route_events_to_topic(self, name: str) -> None:
         self._call("POST", "/events/route", {"topic": name})

@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fleet", metavar="FILE", help="YAML fleet file to build at start (instances, SLBs)")
     parser.add_argument("--events-queue", metavar="NAME", help="create this MNS queue and route ECS events to it")
     parser.add_argument(
+        "--events-queue-retention",
+        type=int,
+        metavar="SECONDS",
+        help="MessageRetentionPeriod of the --events-queue (60-604800; default 345600)",
+    )
+    parser.add_argument(
         "--manual-clock",
         action="store_true",
         help="start the clock at 2026-11-26T02:00:00Z; it moves only through POST /_localcloud/clock",
@@ -63,6 +69,11 @@ def serve(
     from localcloud.control import iso
     from localcloud.fleet import FleetError
 
+    retention: int | None = getattr(args, "events_queue_retention", None)
+    if retention is not None and not (args.events_queue and 60 <= retention <= 604800):
+        why = "needs --events-queue" if not args.events_queue else f"must be 60 to 604800, not {retention}"
+        print(f"ecs-events localcloud: --events-queue-retention {why}", file=sys.stderr)
+        return 2
     if not 0 <= args.port <= 65535:
         print(f"ecs-events localcloud: --port must be 0 to 65535, not {args.port}", file=sys.stderr)
         return 2
@@ -90,8 +101,8 @@ def serve(
     try:
         if args.events_queue:
             queue: str = args.events_queue
-            cloud.route_events_to_queue(queue)
-            cloud.control.after_reset.append(lambda: cloud.route_events_to_queue(queue))
+            cloud.route_events_to_queue(queue, retention=retention)
+            cloud.control.after_reset.append(lambda: cloud.route_events_to_queue(queue, retention=retention))
         if args.fleet:
             summary = cloud.load_fleet(args.fleet)
             print(f"fleet: {summary.describe()}", flush=True)

@@ -9,7 +9,8 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from localcloud.ecs import shapes
+from localcloud.ecs import errors, shapes
+from localcloud.ecs import tags as tagging
 from localcloud.ecs.assistant import decode_content
 from localcloud.ecs.events import EVENT_TYPES
 from localcloud.ecs.models import EcsBackend
@@ -27,7 +28,7 @@ from localcloud.ecs.params import (
     tags,
 )
 from localcloud.emit import iso
-from localcloud.errors import invalid_parameter, missing_parameter
+from localcloud.errors import CloudError, invalid_parameter, missing_parameter
 
 Params = dict[str, str]
 Handler = Callable[[EcsBackend, Params], dict[str, Any]]
@@ -350,3 +351,102 @@ def DescribeInvocationResults(b: EcsBackend, p: Params) -> dict[str, Any]:
             **meta,
         }
     }
+
+
+# -- tags --------------------------------------------------------------------------------------------------------
+def _tag_pairs(p: Params, *, legacy: bool) -> list[tuple[str, str | None]]:
+    """``Tag.N.Key`` / ``Tag.N.Value`` (AddTags / RemoveTags also take ``Tag.N.key`` / ``Tag.N.value``); a value
+    without its key is InvalidTag.Mismatch, an empty key InvalidTagKey.Malformed."""
+    out: list[tuple[str, str | None]] = []
+    for group in repeat_fields(p, "Tag"):
+        key = group.get("Key", group.get("key") if legacy else None)
+        value = group.get("Value", group.get("value") if legacy else None)
+        if key is None:
+            raise errors.tag_mismatch()
+        if not key:
+            raise errors.invalid_tag_key()
+        out.append((key, value))
+    return out
+
+
+def _resource_type(p: Params) -> str:
+    value = p.get("ResourceType", "")
+    if not value:
+        raise errors.missing_tag_parameter("ResourceType")
+    return value
+
+
+def _resource_ids(p: Params) -> list[str]:
+    ids = repeat_list(p, "ResourceId")
+    if not ids:
+        raise missing_parameter("ResourceId.1")
+    return ids
+
+
+@action
+def TagResources(b: EcsBackend, p: Params) -> dict[str, Any]:
+    resource_type, resource_ids = _resource_type(p), _resource_ids(p)
+    pairs = [(k, v or "") for k, v in _tag_pairs(p, legacy=False)]
+    if not pairs:
+        raise errors.missing_tag_parameter("Tags")
+    tagging.tag(b, resource_type, resource_ids, pairs)
+    return {}
+
+
+@action
+def UntagResources(b: EcsBackend, p: Params) -> dict[str, Any]:
+    resource_type, resource_ids = _resource_type(p), _resource_ids(p)
+    tagging.untag(b, resource_type, resource_ids, repeat_list(p, "TagKey"), remove_all=opt_bool(p, "All"))
+    return {}
+
+
+@action
+def ListTagResources(b: EcsBackend, p: Params) -> dict[str, Any]:
+    resource_type = _resource_type(p)
+    if repeat_fields(p, "TagFilter"):
+        raise invalid_parameter("TagFilter.N", "...", "fuzzy TagFilter search is not served by localcloud")
+    wanted: list[tuple[str, str | None]] = []
+    for group in repeat_fields(p, "Tag"):
+        if not group.get("Key"):
+            raise CloudError("InvalidParameter.TagValue", "The specified Tag.n.Value requires its Tag.n.Key.", 400)
+        wanted.append((group["Key"], group.get("Value")))
+    resource_ids = repeat_list(p, "ResourceId")
+    if not resource_ids and not wanted:
+        raise missing_parameter("ResourceId.N or Tag.N")
+    found = tagging.rows(b, resource_type, resource_ids, wanted)
+    token = p.get("NextToken") or ""
+    start = _token_offset(token) if token else 0
+    page_rows, end = found[start : start + tagging.LIST_PAGE], start + tagging.LIST_PAGE
+    return {
+        "TagResources": {"TagResource": [shapes.tag_row(r) for r in page_rows]},
+        "NextToken": _token(end) if end < len(found) else "",
+    }
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"lc-tags:{offset}".encode()).decode()
+
+
+def _token_offset(token: str) -> int:
+    try:
+        prefix, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        if prefix == "lc-tags" and int(offset) >= 0:
+            return int(offset)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise invalid_parameter("NextToken", token, "not a token this API returned")
+
+
+@action
+def AddTags(b: EcsBackend, p: Params) -> dict[str, Any]:
+    resource_type, resource_id = _resource_type(p), required(p, "ResourceId")
+    pairs = [(k, v or "") for k, v in _tag_pairs(p, legacy=True)]
+    tagging.tag(b, resource_type, [resource_id], pairs, legacy=True)
+    return {}
+
+
+@action
+def RemoveTags(b: EcsBackend, p: Params) -> dict[str, Any]:
+    resource_type, resource_id = _resource_type(p), required(p, "ResourceId")
+    tagging.remove_matching(b, resource_type, resource_id, _tag_pairs(p, legacy=True))
+    return {}

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from localcloud.core import CloudContext
+from localcloud.ecs import tags as tagging
 from localcloud.ecs.errors import instance_not_found, unknown_action
 from localcloud.ecs.models import Delays, Disk, EcsBackend, Instance
 from localcloud.ecs.responses import HANDLERS
@@ -125,3 +126,16 @@ class EcsService:
         with self.ctx.scheduler.lock:
             b, _ = self._find_disk(disk_id)
             return b.events.inject_disk_event(disk_id, event_type, duration_seconds)
+
+    def change_tags(
+        self, resource_id: str, set_tags: dict[str, str] | None = None, remove: tuple[str, ...] = ()
+    ) -> dict[str, str]:
+        """Change an instance's, disk's or snapshot's tags the way a person would in the console (the same checks
+        as TagResources / UntagResources: CloudError on a bad key or past 20 tags); its tags afterwards."""
+        with self.ctx.scheduler.lock:
+            for b in self._backends.values():
+                for resource_type in tagging.RESOURCE_TYPES:
+                    if tagging.resource_tags(b, resource_type, resource_id) is None:
+                        continue
+                    return tagging.change(b, resource_type, resource_id, dict(set_tags or {}), remove)
+        raise CloudError("InvalidResourceId.NotFound", f"The specified ResourceIds are not found: {resource_id}", 404)

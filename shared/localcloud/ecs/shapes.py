@@ -9,6 +9,7 @@ from typing import Any
 from localcloud.ecs.assistant import InvocationResult
 from localcloud.ecs.events import STATUS_CODES, TYPE_CODES, SystemEvent
 from localcloud.ecs.models import Disk, EcsBackend, Instance, Snapshot
+from localcloud.ecs.tags import TagRow
 from localcloud.emit import iso
 
 INSTANCE_STATUS_CODES = {"Pending": 0, "Running": 1, "Starting": 2, "Stopping": 3, "Stopped": 4}
@@ -30,6 +31,11 @@ def minutes(when: datetime | None) -> str:
 
 def tag_set(tags: dict[str, str]) -> dict[str, Any]:
     return {"Tag": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]}
+
+
+def tag_row(r: TagRow) -> dict[str, Any]:
+    """One ListTagResources ``TagResources.TagResource`` item."""
+    return {"ResourceId": r.resource_id, "ResourceType": r.resource_type, "TagKey": r.key, "TagValue": r.value}
 
 
 def instance(inst: Instance, region_id: str) -> dict[str, Any]:

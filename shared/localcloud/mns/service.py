@@ -145,6 +145,16 @@ class MnsService:
             queue, _ = self.model.create_queue(account_id, name, values)
             return queue.url
 
+    def set_queue_retention(self, account_id: str, name: str, seconds: int) -> None:
+        """SetQueueAttributes' MessageRetentionPeriod (60-604800, else InvalidArgument)."""
+        with self.cond:
+            self.model.set_queue_attributes(account_id, name, {"message_retention_period": seconds})
+
+    def queue_retention(self, account_id: str, name: str) -> int:
+        """The queue's MessageRetentionPeriod, as GetQueueAttributes reports it."""
+        with self.cond:
+            return self.model.account(account_id).queue(name).attrs.message_retention_period
+
     def create_topic(
         self, account_id: str, name: str, maximum_message_size: int = 65536, logging_enabled: bool = False
     ) -> str:

@@ -1,7 +1,8 @@
-"""The ``LocalCloud`` facade: one context, the services (ECS, SLB, MNS, CMS), one HTTP server, SDK clients aimed at it.
+"""The ``LocalCloud`` facade: one context, the services (ECS, SLB, ALB, NLB, MNS, CMS), one HTTP server, SDK clients
+aimed at it.
 
     with LocalCloud(seed=0) as cloud:
-        client = cloud.acs_client()           # aliyunsdkcore AcsClient, Ecs/Slb/Cms endpoints -> this server
+        client = cloud.acs_client()           # aliyunsdkcore AcsClient, Ecs/Slb/Alb/Nlb/Cms endpoints -> this server
         account = cloud.mns_account()         # mns.account.Account at http://127.0.0.1:PORT
         cloud.clock.advance(60)               # run every state transition due in the next minute
 
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localcloud.alb import AlbService
 from localcloud.cms import CmsService
 from localcloud.control import ControlApi
 from localcloud.core import (
@@ -37,9 +39,11 @@ from localcloud.core import (
     Faults,
 )
 from localcloud.ecs import EcsService
+from localcloud.ecs.models import Instance
 from localcloud.emit import RoutedEventBus, mns_exists, queue_target, rules_router, topic_target
 from localcloud.errors import CloudError
 from localcloud.mns import MnsService
+from localcloud.nlb import NlbService
 from localcloud.rpc import RpcDispatcher
 from localcloud.server import DEFAULT_IDLE_TIMEOUT, LocalCloudHTTPServer, ServerThread
 from localcloud.slb import SlbService
@@ -78,10 +82,12 @@ class LocalCloud:
         bus = self.ctx.events = RoutedEventBus()  # before the services: they emit on ctx.events
         self.ecs = EcsService(self.ctx)
         self.slb = SlbService(self.ctx)
+        self.alb = AlbService(self.ctx, self._ecs_instance)
+        self.nlb = NlbService(self.ctx, self._ecs_instance)
         self.mns = MnsService(self.ctx)
         self.cms = CmsService(self.ctx, mns_exists(self.mns))
         bus.routers.append(rules_router(self.cms, self.mns))
-        self.rpc = RpcDispatcher(self.ctx, [self.ecs, self.slb, self.cms])
+        self.rpc = RpcDispatcher(self.ctx, [self.ecs, self.slb, self.alb, self.nlb, self.cms])
         self.control = ControlApi(self)  # /_localcloud on the same port: see localcloud.control
         self._thread: ServerThread | None = None
 
@@ -111,8 +117,14 @@ class LocalCloud:
         self.ctx.clock.reset()
         self.ecs.reset()
         self.slb.reset()
+        self.alb.reset()
+        self.nlb.reset()
         self.mns.reset()
         self.cms.reset()
+
+    def _ecs_instance(self, account_id: str, region_id: str, instance_id: str) -> Instance | None:
+        """ALB/NLB read ECS instances (existence, private IP, state for health) through this."""
+        return self.ecs.backend(account_id, region_id).instances.get(instance_id)
 
     # -- shortcuts ---------------------------------------------------------------------------------------------
     @property
@@ -154,8 +166,8 @@ class LocalCloud:
 
     # -- SDK clients -------------------------------------------------------------------------------------------
     def acs_client(self, region_id: str | None = None, **kw: Any) -> Any:
-        """An aliyunsdkcore ``AcsClient`` for this cloud's key pair (or ``credential=`` given in ``kw``); the Ecs, Slb
-        and Cms endpoints point at this server."""
+        """An aliyunsdkcore ``AcsClient`` for this cloud's key pair (or ``credential=`` given in ``kw``); the Ecs, Slb,
+        Alb, Nlb and Cms endpoints point at this server."""
         from aliyunsdkcore.client import AcsClient
 
         region = region_id or self.region_id
@@ -163,7 +175,7 @@ class LocalCloud:
             kw.setdefault("ak", self.access_key_id)
             kw.setdefault("secret", self.access_key_secret)
         client = AcsClient(region_id=region, **kw)
-        for product in ("Ecs", "Slb", "Cms"):
+        for product in ("Ecs", "Slb", "Alb", "Nlb", "Cms"):
             client.add_endpoint(region, product, self.endpoint)
         return client
 

@@ -12,7 +12,11 @@ calls: they are not in the call log and faults never apply to them.
     POST /_localcloud/faults         {"product", "action", <FaultRule fields>} -> {"product", "action", "rule"}
                                      {"clear": true}                            -> {"cleared": true}
     POST /_localcloud/fleet          a fleet dict (as a fleet YAML)             -> {"instances", "load_balancers",
-                                                                                    "vserver_groups", "instance_ids"}
+                                                                                    "vserver_groups", "albs", "nlbs",
+                                                                                    "server_groups", "instance_ids"}
+    GET  /_localcloud/alb            (and /nlb)                                -> {"load_balancers", "listeners",
+                                     "server_groups": [{"id", "name", "status", "load_balancers", "connection_drain",
+                                     "servers": [{"server_id", "port", "weight", "status", "health"}]}]}
     POST /_localcloud/events/route   {"queue": NAME[, "retention": S]} | {"topic": NAME} -> {"routed": "queue:NAME"}
     POST /_localcloud/simulate       {"instance_id", "event_type", "not_before": ISO, "status"} -> {"event_id"}
                                      {"preempt": instance_id, "notice_seconds"} -> {"preempted": instance_id}
@@ -90,7 +94,7 @@ def _text(body: Body, name: str, default: str | None = None) -> str:
 
 def call_json(index: int, rec: CallRecord) -> dict[str, Any]:
     params = rec.params
-    if rec.product in ("Ecs", "Slb", "Cms", "?"):
+    if rec.product in ("Ecs", "Slb", "Alb", "Nlb", "Cms", "?"):
         params = {k: v for k, v in params.items() if k not in COMMON_PARAMS}
     return {
         "index": index,
@@ -117,6 +121,8 @@ class ControlApi:
             "/faults": {"POST": self._faults},
             "/fleet": {"POST": self._fleet},
             "/events/route": {"POST": self._route},
+            "/alb": {"GET": lambda body, query: self.cloud.alb.state()},
+            "/nlb": {"GET": lambda body, query: self.cloud.nlb.state()},
             "/simulate": {"POST": self._simulate},
         }
 
@@ -210,6 +216,9 @@ class ControlApi:
             "instances": summary.instances,
             "load_balancers": summary.load_balancers,
             "vserver_groups": summary.vserver_groups,
+            "albs": summary.albs,
+            "nlbs": summary.nlbs,
+            "server_groups": summary.server_groups,
             "instance_ids": summary.instance_ids,
         }
 

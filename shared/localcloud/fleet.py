@@ -13,10 +13,22 @@
         vserver_groups:
           - name: web-8080
             backends: [{instances: web, port: 8080, weight: 100}]
+    albs:                              # ALB 2020-06-16; nlbs: the same for NLB 2022-04-30
+      - name: web-alb
+        server_groups:
+          - name: web-80
+            backends: [{instances: web, port: 80, weight: 100}]
+            connection_drain: {enabled: true, timeout: 300}    # optional; timeout 0-900 s
+            health_check: {enabled: true, interval: 2, healthy_threshold: 3}   # optional
+        listeners:
+          - {port: 80, server_groups: [web-80]}  # NLB: server_group: NAME (one per listener)
+
+A listener names server groups declared under any load balancer of the same kind, so one group can serve several
+listeners and (NLB) several load balancers.
 
 Instances are created with the real SDK's RunInstancesRequest against the running LocalCloud (so they show in the
-call log like any client's); load balancers through the SLB service's public methods. Bad input raises
-``FleetError`` naming the file and the field.
+call log like any client's); load balancers through the SLB / ALB / NLB services' public methods (fleet members are
+Available at once, no job). Bad input raises ``FleetError`` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -39,6 +51,9 @@ class FleetSummary:
     instances: dict[str, list[str]] = field(default_factory=dict)  # group name -> instance ids
     load_balancers: dict[str, str] = field(default_factory=dict)  # lb name -> lb id
     vserver_groups: dict[str, str] = field(default_factory=dict)  # "lb/group" -> group id
+    albs: dict[str, str] = field(default_factory=dict)  # ALB name -> id
+    nlbs: dict[str, str] = field(default_factory=dict)  # NLB name -> id
+    server_groups: dict[str, str] = field(default_factory=dict)  # "alb/NAME" or "nlb/NAME" -> ALB/NLB group id
 
     @property
     def instance_ids(self) -> list[str]:
@@ -46,7 +61,8 @@ class FleetSummary:
 
     def describe(self) -> str:
         groups = ", ".join(f"{name}: {len(ids)}" for name, ids in self.instances.items())
-        return f"{len(self.instance_ids)} instances ({groups}), {len(self.load_balancers)} load balancers"
+        lbs = len(self.load_balancers) + len(self.albs) + len(self.nlbs)
+        return f"{len(self.instance_ids)} instances ({groups}), {lbs} load balancers"
 
 
 class _Reader:
@@ -117,6 +133,8 @@ def load_fleet(cloud: LocalCloud, source: str | Path | dict[str, Any], running: 
         summary.instances[name] = _run_group(client, reader, item, name, where)
     for n, item in enumerate(reader.items(doc, "load_balancers")):
         _build_lb(cloud, reader, summary, item, f"load_balancers[{n}]")
+    for kind in ("albs", "nlbs"):
+        _build_server_group_lbs(cloud, reader, summary, doc, kind)
     if running and cloud.ctx.clock.manual:
         cloud.advance(cloud.ecs.delays.create + cloud.ecs.delays.start)
     return summary
@@ -190,3 +208,78 @@ def _build_lb(cloud: LocalCloud, reader: _Reader, summary: FleetSummary, item: d
         servers = _members(reader, summary, group.get("backends") or [], f"{at}.backends", ports=True)
         group_id = cloud.slb.create_vserver_group(account, region, lb_id, group_name, servers)
         summary.vserver_groups[f"{name}/{group_name}"] = group_id
+
+
+def _build_server_group_lbs(
+    cloud: LocalCloud, reader: _Reader, summary: FleetSummary, doc: dict[str, Any], kind: str
+) -> None:
+    """``albs:`` / ``nlbs:``: every load balancer and server group first, then the listeners, which may name a
+    group declared under another load balancer of the same kind."""
+    service = cloud.alb if kind == "albs" else cloud.nlb
+    prefix = kind[:-1]
+    account, region = cloud.account_id, cloud.region_id
+    names = summary.albs if kind == "albs" else summary.nlbs
+    items = reader.items(doc, kind)
+    for n, item in enumerate(items):
+        where = f"{kind}[{n}]"
+        name = reader.name(item, where)
+        if name in names:
+            raise reader.fail(f"{where}.name", f"duplicate load balancer {name!r}")
+        names[name] = service.create_load_balancer(account, region, name)
+        for m, group in enumerate(reader.items(item, "server_groups")):
+            at = f"{where}.server_groups[{m}]"
+            group_name = reader.name(group, at)
+            key = f"{prefix}/{group_name}"
+            if key in summary.server_groups:
+                raise reader.fail(f"{at}.name", f"duplicate server group {group_name!r}")
+            drain = _mapping(reader, group, "connection_drain", at)
+            health = _mapping(reader, group, "health_check", at)
+            group_id = service.create_server_group(
+                account,
+                region,
+                group_name,
+                drain_enabled=_flag(reader, drain, "enabled", f"{at}.connection_drain"),
+                drain_timeout=reader.integer(drain, "timeout", f"{at}.connection_drain", default=300, lo=0, hi=900),
+                health_check=_flag(reader, health, "enabled", f"{at}.health_check", default=True),
+                health_interval=reader.integer(health, "interval", f"{at}.health_check", default=2, lo=1, hi=50)
+                if "interval" in health
+                else None,
+                healthy_threshold=reader.integer(
+                    health, "healthy_threshold", f"{at}.health_check", default=3, lo=2, hi=10
+                )
+                if "healthy_threshold" in health
+                else None,
+            )
+            summary.server_groups[key] = group_id
+            members = _members(reader, summary, group.get("backends") or [], f"{at}.backends", ports=True)
+            service.place_servers(account, region, group_id, members)
+    for n, item in enumerate(items):
+        where = f"{kind}[{n}]"
+        lb_id = names[str(item["name"])]
+        for m, listener in enumerate(reader.items(item, "listeners")):
+            at = f"{where}.listeners[{m}]"
+            port = reader.integer(listener, "port", at, default=0, lo=1, hi=65535)
+            refs = listener.get("server_groups") if kind == "albs" else [listener.get("server_group")]
+            if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+                field_name = "server_groups" if kind == "albs" else "server_group"
+                raise reader.fail(f"{at}.{field_name}", "required: the name(s) of server groups declared in " + kind)
+            group_ids = []
+            for ref in refs:
+                if f"{prefix}/{ref}" not in summary.server_groups:
+                    raise reader.fail(at, f"no {prefix.upper()} server group named {ref!r}")
+                group_ids.append(summary.server_groups[f"{prefix}/{ref}"])
+            service.create_listener(account, region, lb_id, port, group_ids)
+
+
+def _mapping(reader: _Reader, item: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = item.get(key) or {}
+    if not isinstance(value, dict):
+        raise reader.fail(f"{where}.{key}", "must be a mapping")
+    return value
+
+
+def _flag(reader: _Reader, item: dict[str, Any], key: str, where: str, default: bool = False) -> bool:
+    value = item.get(key, default)
+    if not isinstance(value, bool):
+        raise reader.fail(f"{where}.{key}", "must be true or false")
+    return value

@@ -30,7 +30,7 @@ _MNS_RAM = {
 
 def ram_action(product: str, action: str) -> str:
     """The RAM action of one logged call: ``Ecs``/``Slb`` RPC actions keep their name, MNS maps batch calls."""
-    if product in ("Ecs", "Slb"):
+    if product in ("Ecs", "Slb", "Alb", "Nlb"):
         return f"{product.lower()}:{action}"
     if product == "Mns" and action in _MNS_RAM:
         return f"mns:{_MNS_RAM[action]}"

@@ -106,9 +106,9 @@ def test_list_tag_resources_shape_deserializes_in_the_sdk(client: AcsClient, run
     body = call(client, list_request(ids=[a, b]))
     assert body["NextToken"] == ""
     assert body["TagResources"]["TagResource"] == [
-        {"ResourceId": a, "ResourceType": "ALIYUN::ECS::INSTANCE", "TagKey": "env", "TagValue": "prod"},
-        {"ResourceId": a, "ResourceType": "ALIYUN::ECS::INSTANCE", "TagKey": "team", "TagValue": "sre"},
-        {"ResourceId": b, "ResourceType": "ALIYUN::ECS::INSTANCE", "TagKey": "env", "TagValue": "dev"},
+        {"ResourceId": a, "ResourceType": "instance", "TagKey": "env", "TagValue": "prod"},
+        {"ResourceId": a, "ResourceType": "instance", "TagKey": "team", "TagValue": "sre"},
+        {"ResourceId": b, "ResourceType": "instance", "TagKey": "env", "TagValue": "dev"},
     ]
 
 
@@ -156,7 +156,7 @@ def test_disks_and_snapshots_take_tags_too(localcloud: LocalCloud, client: AcsCl
     listed.set_ResourceType("snapshot")
     listed.set_ResourceIds([snapshot_id])
     (row,) = call(client, listed)["TagResources"]["TagResource"]
-    assert row["ResourceType"] == "ALIYUN::ECS::SNAPSHOT"
+    assert row["ResourceType"] == "snapshot"
 
 
 # -- limits and errors --------------------------------------------------------------------------------------------

@@ -26,12 +26,9 @@ MAX_KEY = 128
 MAX_VALUE = 128
 LIST_PAGE = 50  # ListTagResources rows per page (the API has no page-size parameter)
 
-# ResourceType (request, lowercase) -> ResourceType in ListTagResources rows.
-RESOURCE_TYPES = {
-    "instance": "ALIYUN::ECS::INSTANCE",
-    "disk": "ALIYUN::ECS::DISK",
-    "snapshot": "ALIYUN::ECS::SNAPSHOT",
-}
+# ResourceType (request) -> ResourceType in ListTagResources rows: lowercase, as the API reference's sample response
+# and Alibaba's SDK models show it.
+RESOURCE_TYPES = {"instance": "instance", "disk": "disk", "snapshot": "snapshot"}
 # Types the API accepts but localcloud does not model: no resource of them exists here.
 UNMODELED_TYPES = frozenset(
     {
@@ -47,7 +44,7 @@ LEGACY_TYPES = frozenset({"instance", "disk", "snapshot", "image", "securitygrou
 @dataclass(frozen=True)
 class TagRow:
     resource_id: str
-    resource_type: str  # ALIYUN::ECS::INSTANCE ...
+    resource_type: str  # instance | disk | snapshot
     key: str
     value: str
 

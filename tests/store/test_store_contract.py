@@ -9,56 +9,19 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_support import FakeClock
 
 from ecs_events.store import ConflictError, Doc, Store, StoreError, Write, open_store
-from ecs_events.store.memory import MemoryStore
-from ecs_events.store.sqlite import SqliteStore
 
 WORKERS = 4
 INCREMENTS = 50
 ATTEMPTS = 1000  # the contested tests must count every increment, not give up: losing a round is expected
-
-
-class FakeClock:
-    """Seconds since the epoch, moved by hand: marker expiry without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-def store(backend: str, tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest) -> Iterator[Store]:
-    if backend == "redis":
-        redis_store: Store = request.getfixturevalue("redis_store")
-        yield redis_store
-        return
-    opened: Store = (
-        MemoryStore(clock=clock) if backend == "memory" else SqliteStore(tmp_path / "s.sqlite3", clock=clock)
-    )
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _increment(value: dict[str, Any] | None) -> dict[str, Any]:

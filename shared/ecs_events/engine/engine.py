@@ -239,10 +239,11 @@ class Engine:
             else [self._notice(saga, "received", "info", f"{saga.instance_id}: {event.name} received", now=now)]
         )
         token = self._token()
-        if not self.store.commit([Write(key, self._lease_doc(saga, token), 0), *outbox_writes(received)]):
+        started = self.store.commit([Write(key, self._lease_doc(saga, token), 0), *outbox_writes(received)])
+        if not started:
             return None
         log.info("saga started: %s", decision.reason, extra={"saga": key, "event_id": event.id})
-        return self._run(_Held(saga, 1, token), poke=NO_POKE)
+        return self._run(_Held(saga, started.versions[key], token), poke=NO_POKE)
 
     def _seen(self, saga: Saga, event: EcsEvent) -> str | None:
         if event.id and event.id in saga.seen:
@@ -324,8 +325,9 @@ class Engine:
             if owner and float(doc.value.get("lease_wall") or 0) > self.wall():
                 raise BusyError(f"{key}: in progress elsewhere ({owner})")
             saga, token = Saga.from_doc(doc.value), self._token()
-            if self.store.commit([Write(key, self._lease_doc(saga, token), doc.version)]):
-                return _Held(saga, doc.version + 1, token)
+            leased = self.store.commit([Write(key, self._lease_doc(saga, token), doc.version)])
+            if leased:
+                return _Held(saga, leased.versions[key], token)
         raise BusyError(f"{key}: contended")
 
     def _save(self, held: _Held, extra: Sequence[Write] = (), *, release: bool = False) -> None:
@@ -333,9 +335,10 @@ class Engine:
         value = self._lease_doc(held.saga, held.token)
         if release:
             value["lease_owner"], value["lease_wall"] = None, 0
-        if not self.store.commit([Write(held.saga.key, value, held.version), *extra]):
+        saved = self.store.commit([Write(held.saga.key, value, held.version), *extra])
+        if not saved:
             raise CommitConflict(f"{held.saga.key}: a concurrent change won (lease lost or budget taken meanwhile)")
-        held.version += 1
+        held.version = saved.versions[held.saga.key]
 
     def _release(self, held: _Held) -> None:
         """Give the lease back after a failure WITHOUT writing what was not saved: the stored document as it was

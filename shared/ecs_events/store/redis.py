@@ -114,7 +114,7 @@ class RedisStore(Store):
     def commit(self, writes: Sequence[Write]) -> Committed:
         check_distinct(writes)
         if not writes:
-            return committed(writes, 0)
+            return Committed(True)
         args: list[str] = []
         for write in writes:
             if write.value is None:

@@ -78,7 +78,7 @@ class SqliteStore(Store):
     def commit(self, writes: Sequence[Write]) -> Committed:
         check_distinct(writes)
         if not writes:
-            return committed(writes, 0)
+            return Committed(True)
         encoded = [(write, None if write.value is None else json.dumps(write.value)) for write in writes]
         try:
             with self._transaction() as db:

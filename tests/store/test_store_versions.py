@@ -8,7 +8,9 @@ holder and losing a real one; and the same shape on ``drain/<instance>``, which 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from hypothesis import settings
@@ -208,3 +210,29 @@ def test_no_version_is_issued_twice_for_a_key_and_every_stale_commit_fails(fresh
             database=None,
         ),
     )
+
+
+# -- under concurrency ----------------------------------------------------------------------------------------------
+def test_threads_deleting_and_re_creating_never_get_the_same_version(store: Store) -> None:
+    """Every commit that writes a document takes its own revision, however many writers race: collected from what
+    ``commit`` reports, no version appears twice (one shared key deleted and re-created, one key per thread)."""
+    rounds, threads = 30, 4
+    barrier = threading.Barrier(threads)
+
+    def work(number: int) -> list[int]:
+        barrier.wait(timeout=30)
+        seen = []
+        for n in range(rounds):
+            own = store.update(f"own/{number}", lambda value: {"n": (value or {"n": 0})["n"] + 1})
+            assert own is not None
+            seen.append(own.version)
+            doc = store.get("shared")
+            done = store.commit([Write("shared", None if doc else {"by": number, "n": n}, doc.version if doc else 0)])
+            seen += done.versions.values()
+        return seen
+
+    with ThreadPoolExecutor(threads) as pool:
+        issued = [version for future in [pool.submit(work, i) for i in range(threads)] for version in future.result()]
+    assert len(issued) >= threads * rounds
+    assert len(set(issued)) == len(issued)
+    assert all(doc.value["n"] == rounds for doc in store.scan("own/"))

@@ -9,56 +9,19 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_support import FakeClock
 
 from ecs_events.store import ConflictError, Doc, Store, StoreError, Write, open_store
-from ecs_events.store.memory import MemoryStore
-from ecs_events.store.sqlite import SqliteStore
 
 WORKERS = 4
 INCREMENTS = 50
 ATTEMPTS = 1000  # the contested tests must count every increment, not give up: losing a round is expected
-
-
-class FakeClock:
-    """Seconds since the epoch, moved by hand: marker expiry without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-def store(backend: str, tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest) -> Iterator[Store]:
-    if backend == "redis":
-        redis_store: Store = request.getfixturevalue("redis_store")
-        yield redis_store
-        return
-    opened: Store = (
-        MemoryStore(clock=clock) if backend == "memory" else SqliteStore(tmp_path / "s.sqlite3", clock=clock)
-    )
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _increment(value: dict[str, Any] | None) -> dict[str, Any]:
@@ -71,55 +34,54 @@ def test_get_of_a_missing_key_is_none(store: Store) -> None:
 
 
 def test_put_new_creates_version_1_once(store: Store) -> None:
-    assert store.put_new("saga/i-1/e-1", {"state": "new"}) is True
-    assert store.put_new("saga/i-1/e-1", {"state": "other"}) is False
+    assert store.put_new("saga/i-1/e-1", {"state": "new"})
+    assert not store.put_new("saga/i-1/e-1", {"state": "other"})
     assert store.get("saga/i-1/e-1") == Doc("saga/i-1/e-1", {"state": "new"}, 1)
 
 
 def test_each_commit_grows_the_version_by_one_and_a_stale_one_changes_nothing(store: Store) -> None:
     store.put_new("k", {"n": 1})
-    assert store.commit([Write("k", {"n": 2}, 1)]) is True
-    assert store.commit([Write("k", {"n": 3}, 2)]) is True
-    assert store.commit([Write("k", {"n": 99}, 2)]) is False
+    assert store.commit([Write("k", {"n": 2}, 1)])
+    assert store.commit([Write("k", {"n": 3}, 2)])
+    assert not store.commit([Write("k", {"n": 99}, 2)])
     assert store.get("k") == Doc("k", {"n": 3}, 3)
 
 
 def test_expected_zero_means_absent(store: Store) -> None:
-    assert store.commit([Write("k", {"n": 1}, 1)]) is False  # absent is version 0, not 1
+    assert not store.commit([Write("k", {"n": 1}, 1)])  # absent is version 0, not 1
     assert store.get("k") is None
     store.put_new("k", {"n": 1})
-    assert store.commit([Write("k", {"n": 2}, 0)]) is False
+    assert not store.commit([Write("k", {"n": 2}, 0)])
     assert store.get("k") == Doc("k", {"n": 1}, 1)
 
 
-def test_none_deletes_and_the_key_starts_over_at_version_1(store: Store) -> None:
+def test_none_deletes_and_a_re_created_key_gets_a_version_it_never_had(store: Store) -> None:
     store.put_new("k", {"n": 1})
     store.commit([Write("k", {"n": 2}, 1)])
-    assert store.commit([Write("k", None, 1)]) is False  # stale delete
+    assert not store.commit([Write("k", None, 1)])  # stale delete
     assert store.get("k") == Doc("k", {"n": 2}, 2)
-    assert store.commit([Write("k", None, 2)]) is True
+    assert store.commit([Write("k", None, 2)])
     assert store.get("k") is None
     assert store.scan("") == []
-    assert store.put_new("k", {"n": 3}) is True
-    assert store.get("k") == Doc("k", {"n": 3}, 1)
+    assert store.put_new("k", {"n": 3})
+    assert store.get("k") == Doc("k", {"n": 3}, 3)  # not 1 again: a reader of the first k cannot mistake it
 
 
 def test_one_stale_version_applies_none_of_the_writes(store: Store) -> None:
-    store.put_new("saga/a", {"n": 1})
-    store.put_new("saga/b", {"n": 1})
+    store.commit([Write("saga/a", {"n": 1}, 0), Write("saga/b", {"n": 1}, 0)])
     stale = [Write("saga/a", {"n": 2}, 1), Write("outbox/1", {"x": 1}, 0), Write("saga/b", None, 7)]
-    assert store.commit(stale) is False
+    assert not store.commit(stale)
     assert [(doc.key, doc.value, doc.version) for doc in store.scan("")] == [
         ("saga/a", {"n": 1}, 1),
         ("saga/b", {"n": 1}, 1),
     ]
     fresh = [Write("saga/a", {"n": 2}, 1), Write("outbox/1", {"x": 1}, 0), Write("saga/b", None, 1)]
-    assert store.commit(fresh) is True
-    assert store.scan("") == [Doc("outbox/1", {"x": 1}, 1), Doc("saga/a", {"n": 2}, 2)]
+    assert store.commit(fresh)
+    assert store.scan("") == [Doc("outbox/1", {"x": 1}, 2), Doc("saga/a", {"n": 2}, 2)]  # one commit, one version
 
 
 def test_an_empty_commit_succeeds_and_a_repeated_key_is_refused(store: Store) -> None:
-    assert store.commit([]) is True
+    assert store.commit([])
     with pytest.raises(StoreError, match=r"^store: commit names key 'k' more than once$"):
         store.commit([Write("k", {"n": 1}, 0), Write("k", {"n": 2}, 1)])
     assert store.get("k") is None
@@ -152,7 +114,7 @@ def test_scan_is_sorted_by_key_and_isolated_by_prefix(store: Store) -> None:
     ]
     assert [doc.key for doc in store.scan("")] == sorted(keys)
     assert store.scan("nothing/") == []
-    assert store.scan("saga/i-1/a") == [Doc("saga/i-1/a", {"n": 3}, 1)]
+    assert store.scan("saga/i-1/a") == [Doc("saga/i-1/a", {"n": 3}, 4)]  # the 4th commit of this store
 
 
 def test_scan_prefix_is_literal_not_a_pattern(store: Store) -> None:
@@ -168,7 +130,7 @@ def test_scan_reports_current_versions(store: Store) -> None:
     store.put_new("x/1", {"n": 0})
     store.put_new("x/2", {"n": 0})
     store.update("x/2", _increment)
-    assert store.scan("x/") == [Doc("x/1", {"n": 0}, 1), Doc("x/2", {"n": 1}, 2)]
+    assert store.scan("x/") == [Doc("x/1", {"n": 0}, 1), Doc("x/2", {"n": 1}, 3)]
 
 
 # -- add_once -------------------------------------------------------------------------------------------------------
@@ -178,7 +140,7 @@ def test_add_once_is_true_only_the_first_time_and_apart_from_documents(store: St
     assert store.add_once("msg/m-2", 600) is True
     assert store.get("msg/m-1") is None
     assert store.scan("") == []
-    assert store.put_new("msg/m-1", {"doc": True}) is True  # a document may share a marker's name
+    assert store.put_new("msg/m-1", {"doc": True})  # a document may share a marker's name
     assert store.add_once("msg/m-1", 600) is False
 
 
@@ -215,7 +177,7 @@ def test_update_creates_changes_and_deletes(store: Store) -> None:
     assert store.update("k", lambda value: None) is None
     assert store.get("k") is None
     assert store.update("k", lambda value: None) is None  # deleting the absent writes nothing
-    assert store.put_new("k", {"n": 0}) is True
+    assert store.put_new("k", {"n": 0})
 
 
 def test_update_gives_up_with_conflict_error_when_it_keeps_losing(store: Store) -> None:
@@ -224,7 +186,7 @@ def test_update_gives_up_with_conflict_error_when_it_keeps_losing(store: Store) 
     def lose_the_race(value: dict[str, Any] | None) -> dict[str, Any]:
         doc = store.get("k")  # another writer commits between our read and our commit, every time
         assert doc is not None
-        assert store.commit([Write("k", _increment(doc.value), doc.version)]) is True
+        assert store.commit([Write("k", _increment(doc.value), doc.version)])
         return _increment(value)
 
     with pytest.raises(ConflictError, match=r"^store: k: gave up after 3 concurrent updates$"):
@@ -255,7 +217,7 @@ def test_threads_racing_update_lose_no_increment(store: Store) -> None:
 
 
 def test_threads_racing_put_new_have_exactly_one_winner(store: Store) -> None:
-    outcomes = _in_threads(lambda number: store.put_new("claim", {"by": number}))
+    outcomes = [bool(won) for won in _in_threads(lambda number: store.put_new("claim", {"by": number}))]
     assert outcomes.count(True) == 1
     assert store.get("claim") == Doc("claim", {"by": outcomes.index(True)}, 1)
 

@@ -264,10 +264,11 @@ class Engine:
         token = self._token()
         index = self.store.get(active_key(key))  # the reconciler's list of active sagas (it drops finished ones)
         listed = Write(active_key(key), {"since": iso_utc(now)}, index.version if index else 0)
-        if not self.store.commit([Write(key, self._lease_doc(saga, token), 0), listed, *outbox_writes(received)]):
+        started = self.store.commit([Write(key, self._lease_doc(saga, token), 0), listed, *outbox_writes(received)])
+        if not started:
             return None
         log.info("saga started: %s", decision.reason, extra={"saga": key, "event_id": event.id})
-        return self._run(_Held(saga, 1, token, checked=True), poke=NO_POKE)
+        return self._run(_Held(saga, started.versions[key], token, checked=True), poke=NO_POKE)
 
     def _seen(self, saga: Saga, event: EcsEvent) -> str | None:
         if event.id and event.id in saga.seen:
@@ -370,8 +371,9 @@ class Engine:
             if owner and float(doc.value.get("lease_wall") or 0) > self.wall():
                 raise BusyError(f"{key}: in progress elsewhere ({owner})")
             saga, token = Saga.from_doc(doc.value), self._token()
-            if self.store.commit([Write(key, self._lease_doc(saga, token), doc.version)]):
-                return _Held(saga, doc.version + 1, token)
+            leased = self.store.commit([Write(key, self._lease_doc(saga, token), doc.version)])
+            if leased:
+                return _Held(saga, leased.versions[key], token)
         raise BusyError(f"{key}: contended")
 
     def _save(self, held: _Held, extra: Sequence[Write] = (), *, release: bool = False) -> None:
@@ -379,9 +381,10 @@ class Engine:
         value = self._lease_doc(held.saga, held.token)
         if release:
             value["lease_owner"], value["lease_wall"] = None, 0
-        if not self.store.commit([Write(held.saga.key, value, held.version), *extra]):
+        saved = self.store.commit([Write(held.saga.key, value, held.version), *extra])
+        if not saved:
             raise CommitConflict(f"{held.saga.key}: a concurrent change won (lease lost or budget taken meanwhile)")
-        held.version += 1
+        held.version = saved.versions[held.saga.key]
 
     def _holds(self, held: _Held) -> bool:
         """The saga is still ours: nobody wrote it since our last commit (a consumer whose lease ran out and was taken

@@ -206,9 +206,10 @@ class Outbox:
         if remaining and all(s.name in run.broken for s in remaining):
             return False
         claim = {**item.value, "lease_until": _iso(self.now() + timedelta(seconds=self.lease_seconds))}
-        if not self.store.commit([Write(item.key, claim, item.version)]):
+        claimed = self.store.commit([Write(item.key, claim, item.version)])
+        if not claimed:
             return False
-        version, value = item.version + 1, claim
+        version, value = claimed.versions[item.key], claim
         failures: list[str] = []
         later: list[str] = []  # senders not tried now on purpose: throttled, or failed earlier in this run
         wait = 0.0
@@ -232,10 +233,11 @@ class Outbox:
                 continue
             lease = _iso(self.now() + timedelta(seconds=self.lease_seconds))
             value = {**value, "done": [*value.get("done", []), sender.name], "lease_until": lease}
-            if not self.store.commit([Write(item.key, value, version)]):
+            recorded = self.store.commit([Write(item.key, value, version)])
+            if not recorded:
                 log.warning("outbox: %s: lease lost while sending; another consumer has it", item.key)
                 return True
-            version += 1
+            version = recorded.versions[item.key]
         return self._finish(replace(item, version=version, value=value), failures, later, wait, run)
 
     def _finish(self, item: OutboxItem, failures: list[str], later: list[str], wait: float, run: _Run) -> bool:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ecs_events.store.base import ConflictError, Doc, Store, StoreError, Write
+from ecs_events.store.base import Committed, ConflictError, Doc, Store, StoreError, Write
 from ecs_events.store.redis import redact_url
 
-__all__ = ["ConflictError", "Doc", "Store", "StoreError", "Write", "open_store", "refuse_sqlite_on_fc"]
+__all__ = ["Committed", "ConflictError", "Doc", "Store", "StoreError", "Write", "open_store", "refuse_sqlite_on_fc"]
 
 _FC_VARIABLES = ("FC_FUNCTION_NAME", "FC_FUNC_CODE_PATH")
 

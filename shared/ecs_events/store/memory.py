@@ -2,7 +2,8 @@
 
 Values are kept as JSON text, not as the caller's dicts: a caller mutating a dict after ``commit`` (or a ``Doc`` it
 read) cannot change what is stored, and a value that is not JSON fails here exactly as it would in sqlite or redis.
-One lock serialises every operation, which makes ``commit`` trivially all-or-nothing across threads.
+One lock serialises every operation, which makes ``commit`` trivially all-or-nothing across threads; the revision
+counter that versions come from lives under the same lock.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ecs_events.store.base import Doc, Store, Write, check_distinct
+from ecs_events.store.base import CONFLICT, Committed, Doc, Store, Write, check_distinct, committed, next_revision
 
 _PURGE_EVERY = 256  # add_once calls between sweeps of expired markers
 
@@ -30,24 +31,26 @@ class MemoryStore(Store):
         self._docs: dict[str, tuple[str, int]] = {}
         self._markers: dict[str, float] = {}
         self._adds = 0
+        self._revision = 0  # the highest version issued (see ecs_events.store.base)
 
     def get(self, key: str) -> Doc | None:
         with self._lock:
             found = self._docs.get(key)
         return None if found is None else Doc(key, _decode(found[0]), found[1])
 
-    def commit(self, writes: Sequence[Write]) -> bool:
+    def commit(self, writes: Sequence[Write]) -> Committed:
         check_distinct(writes)
         encoded = [(write, None if write.value is None else json.dumps(write.value)) for write in writes]
         with self._lock:
             if any(self._version(write.key) != write.expected for write in writes):
-                return False
+                return CONFLICT
+            self._revision = revision = next_revision(self._revision, writes)
             for write, text in encoded:
                 if text is None:
                     self._docs.pop(write.key, None)
                 else:
-                    self._docs[write.key] = (text, write.expected + 1)
-        return True
+                    self._docs[write.key] = (text, revision)
+        return committed(writes, revision)
 
     def scan(self, prefix: str) -> list[Doc]:
         with self._lock:

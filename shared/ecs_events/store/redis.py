@@ -2,10 +2,12 @@
 
 Layout under a namespace prefix (default ``ecs-events:``): each document is a hash ``<prefix>doc:<key>`` with fields
 ``v`` (version) and ``d`` (JSON); ``<prefix>docs`` is a sorted set of every document key (all scores 0, so members are
-ordered by bytes = by code point); dedupe markers are plain strings ``<prefix>once:<key>`` with a TTL. ``commit`` and
-``scan`` are Lua scripts, so each runs atomically on the server: a commit checks every expected version before it
-writes anything and keeps the index in step with the documents; a scan reads the index and the documents in one
-snapshot. Standalone Redis, or a cluster when the prefix is a hash tag (``{ecs-events}:``) so all keys share a slot.
+ordered by bytes = by code point); ``<prefix>revision`` is the revision counter versions come from (a string holding
+an integer; absent = 0); dedupe markers are plain strings ``<prefix>once:<key>`` with a TTL. ``commit`` and ``scan``
+are Lua scripts, so each runs atomically on the server: a commit checks every expected version before it writes
+anything, takes its version from the counter, and keeps the index in step with the documents; a scan reads the index
+and the documents in one snapshot. Standalone Redis, or a cluster when the prefix is a hash tag (``{ecs-events}:``)
+so all keys share a slot (every key a script touches is passed in KEYS).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ecs_events.store.base import Doc, Store, StoreError, Write, check_distinct
+from ecs_events.store.base import (
+    CONFLICT,
+    Committed,
+    Doc,
+    Store,
+    StoreError,
+    Write,
+    check_distinct,
+    committed,
+)
 
 if TYPE_CHECKING:
     import redis
@@ -26,25 +37,33 @@ if TYPE_CHECKING:
 DEFAULT_PREFIX = "ecs-events:"
 TIMEOUT_SECONDS = 10.0
 
-# KEYS[1] = index, KEYS[2..] = document hashes; ARGV per write i: expected version, new version ('' = delete),
-# JSON, key name (the index member).
+# KEYS[1] = index, KEYS[2] = revision counter, KEYS[3..] = document hashes; ARGV per write i: expected version,
+# '1' to write a document or '' to delete it, JSON, key name (the index member). Returns nil on a conflict, else the
+# counter after the commit: the version of every document written (see ecs_events.store.base.next_revision).
 _COMMIT = """
-local n = #KEYS - 1
+local n = #KEYS - 2
+local top = tonumber(redis.call('GET', KEYS[2]) or '0')
+local before, documents = top, false
 for i = 1, n do
-  local current = redis.call('HGET', KEYS[i + 1], 'v') or '0'
-  if current ~= ARGV[4 * i - 3] then return 0 end
+  local expected = tonumber(ARGV[4 * i - 3])
+  if tonumber(redis.call('HGET', KEYS[i + 2], 'v') or '0') ~= expected then return false end
+  if expected > top then top = expected end
+  if ARGV[4 * i - 2] ~= '' then documents = true end
 end
+if documents then top = top + 1 end
+local revision = string.format('%d', top)
+if top ~= before then redis.call('SET', KEYS[2], revision) end
 for i = 1, n do
-  local doc, version, data, name = KEYS[i + 1], ARGV[4 * i - 2], ARGV[4 * i - 1], ARGV[4 * i]
-  if version == '' then
+  local doc, data, name = KEYS[i + 2], ARGV[4 * i - 1], ARGV[4 * i]
+  if ARGV[4 * i - 2] == '' then
     redis.call('DEL', doc)
     redis.call('ZREM', KEYS[1], name)
   else
-    redis.call('HSET', doc, 'v', version, 'd', data)
+    redis.call('HSET', doc, 'v', revision, 'd', data)
     redis.call('ZADD', KEYS[1], 0, name)
   end
 end
-return 1
+return top
 """
 
 # KEYS[1] = index; ARGV = lex range min, max, document key prefix. Returns key, version, JSON triples.
@@ -73,6 +92,7 @@ class RedisStore(Store):
         self.prefix = prefix
         self._secrets = _secrets(url)
         self._index = f"{prefix}docs"
+        self._revision = f"{prefix}revision"
         self._redis_error = redis.RedisError
         try:
             self._redis: redis.Redis = redis.Redis.from_url(
@@ -91,19 +111,20 @@ class RedisStore(Store):
             return None
         return Doc(key, _decode(found["d"]), int(found["v"]))
 
-    def commit(self, writes: Sequence[Write]) -> bool:
+    def commit(self, writes: Sequence[Write]) -> Committed:
         check_distinct(writes)
         if not writes:
-            return True
+            return Committed(True)
         args: list[str] = []
         for write in writes:
             if write.value is None:
                 args += [str(write.expected), "", "", write.key]
             else:
-                args += [str(write.expected), str(write.expected + 1), json.dumps(write.value), write.key]
+                args += [str(write.expected), "1", json.dumps(write.value), write.key]
+        keys = [self._index, self._revision, *(self._doc(write.key) for write in writes)]
         with self._errors("commit"):
-            applied = self._commit(keys=[self._index, *(self._doc(write.key) for write in writes)], args=args)
-        return bool(applied == 1)
+            revision: int | None = self._commit(keys=keys, args=args)
+        return CONFLICT if revision is None else committed(writes, revision)
 
     def scan(self, prefix: str) -> list[Doc]:
         # Valid UTF-8 never contains byte 0xff, so "(prefix\xff" bounds every key that starts with prefix.

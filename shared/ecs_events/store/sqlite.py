@@ -3,7 +3,8 @@
 Why it is safe: every connection runs in autocommit mode (``isolation_level=None``), so a read is its own snapshot,
 and every write takes the database write lock first (``BEGIN IMMEDIATE``) before it reads the versions it checks. Two
 writers can therefore never both pass the version check. WAL lets readers proceed while a writer holds the lock, and
-``busy_timeout`` makes a writer wait for the lock instead of failing. Each thread (and each process after a fork) gets
+``busy_timeout`` makes a writer wait for the lock instead of failing. The revision counter that versions come from is
+a row of ``meta``, read and written inside the same transaction. Each thread (and each process after a fork) gets
 its own connection: sqlite connections must not be shared across threads mid-transaction nor survive a fork.
 
 Not for Function Compute: instances do not share a file system that honours sqlite locks (see ``refuse_sqlite_on_fc``).
@@ -21,7 +22,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ecs_events.store.base import Doc, Store, StoreError, Write, check_distinct
+from ecs_events.store.base import (
+    CONFLICT,
+    Committed,
+    Doc,
+    Store,
+    StoreError,
+    Write,
+    check_distinct,
+    committed,
+    next_revision,
+)
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -29,11 +40,15 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS docs (key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS markers (key TEXT PRIMARY KEY, expires REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS markers_expires ON markers (expires)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    # A file written before the counter existed gets it at 0: commits raise it past each version they check.
+    "INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0)",
 )
 
 
 class SqliteStore(Store):
-    """Documents in table ``docs(key, value, version)``, dedupe markers in ``markers(key, expires)``.
+    """Documents in table ``docs(key, value, version)``, dedupe markers in ``markers(key, expires)``, the revision
+    counter in ``meta(name='revision', value)``.
 
     ``clock`` (seconds since the epoch, like ``time.time``) decides when markers expire; every process sharing the
     file must use the same clock, which the wall clock is."""
@@ -60,8 +75,10 @@ class SqliteStore(Store):
             row = self._db().execute("SELECT value, version FROM docs WHERE key = ?", (key,)).fetchone()
         return None if row is None else Doc(key, _decode(row[0]), row[1])
 
-    def commit(self, writes: Sequence[Write]) -> bool:
+    def commit(self, writes: Sequence[Write]) -> Committed:
         check_distinct(writes)
+        if not writes:
+            return Committed(True)
         encoded = [(write, None if write.value is None else json.dumps(write.value)) for write in writes]
         try:
             with self._transaction() as db:
@@ -69,17 +86,21 @@ class SqliteStore(Store):
                     row = db.execute("SELECT version FROM docs WHERE key = ?", (write.key,)).fetchone()
                     if (0 if row is None else row[0]) != write.expected:
                         raise _Mismatch
+                (counter,) = db.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()
+                revision = next_revision(counter, writes)
+                if revision != counter:
+                    db.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
                 for write, text in encoded:
                     if text is None:
                         db.execute("DELETE FROM docs WHERE key = ?", (write.key,))
                     else:
                         db.execute(
                             "INSERT OR REPLACE INTO docs (key, value, version) VALUES (?, ?, ?)",
-                            (write.key, text, write.expected + 1),
+                            (write.key, text, revision),
                         )
         except _Mismatch:
-            return False
-        return True
+            return CONFLICT
+        return committed(writes, revision)
 
     def scan(self, prefix: str) -> list[Doc]:
         # A range on the primary key (binary collation = code point order), not LIKE: '%' and '_' are literal here.

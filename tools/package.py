@@ -6,8 +6,8 @@ subdirectory is not documented), and every function here has its own ``functions
 function gets a root holding its own ``index.py`` (everything in ``functions/<name>/``), the library ``ecs_events``
 (never ``localcloud``, never the tests) and the runtime dependencies, and both templates say ``index.handler`` /
 ``index.initialize`` with the code at ``dist/package/<name>`` (s.yaml) or ``<CodePrefix><name>.zip`` in OSS
-(template.yml). The seven roots differ only in ``index.py``: the unpacked copies are hard links of one tree and each
-zip is one shared zip of that tree with the function's files appended, so building seven costs little more than one.
+(template.yml). The eight roots differ only in ``index.py``: the unpacked copies are hard links of one tree and each
+zip is one shared zip of that tree with the function's files appended, so building eight costs little more than one.
 
 Dependencies are the ``[project] dependencies`` of pyproject.toml, installed with ``pip install --target`` for FC's
 python3.10 on manylinux x86_64 (``--platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.10

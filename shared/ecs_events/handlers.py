@@ -48,7 +48,8 @@ KINDS: dict[str, tuple[EventKind, ...] | None] = {
     "eventbridge": None,
 }
 CONSUMER = "consumer"
-FUNCTIONS = (*KINDS, CONSUMER)
+RECONCILER = "reconciler"
+FUNCTIONS = (*KINDS, CONSUMER, RECONCILER)
 
 # A dead-letter record is base64-encoded on the wire (4/3) and MNS takes at most 64 KiB: 45 KiB of JSON fits.
 SHOWN = 20  # results and reasons kept in a summary
@@ -323,6 +324,7 @@ def handle_reconcile(event: bytes, context: Any) -> dict[str, Any]:
 
 __all__ = [
     "CONSUMER",
+    "RECONCILER",
     "FUNCTIONS",
     "KINDS",
     "EventKind",

@@ -58,7 +58,7 @@ class Fn:
     handler: str
     initializer: str
     env: dict[str, Any]
-    triggers: list[dict[str, Any]]  # {"type": ..., "config": {...}, "source_arn": ...}
+    triggers: list[dict[str, Any]]  # {"name": ..., "type": ..., "config": {...}, "source_arn": ..., "condition": ...}
 
 
 def ros_resources(kind: str) -> dict[str, dict[str, Any]]:
@@ -70,7 +70,13 @@ def ros_functions() -> dict[str, Fn]:
     for res in ros_resources("ALIYUN::FC::Trigger").values():
         props = res["Properties"]
         triggers.setdefault(props["FunctionName"], []).append(
-            {"type": props["TriggerType"], "config": props["TriggerConfig"], "source_arn": props.get("SourceArn")}
+            {
+                "name": props["TriggerName"],
+                "type": props["TriggerType"],
+                "config": props["TriggerConfig"],
+                "source_arn": props.get("SourceArn"),
+                "condition": res.get("Condition"),
+            }
         )
     out = {}
     for res in ros_resources("ALIYUN::FC::Function").values():
@@ -86,12 +92,50 @@ def s_functions() -> dict[str, Fn]:
         assert res["component"] == "fc3", f"s.yaml: {key} is not an fc3 resource"
         p = res["props"]
         trig = [
-            {"type": t["triggerType"], "config": t["triggerConfig"], "source_arn": t.get("sourceArn")}
+            {
+                "name": t["triggerName"],
+                "type": t["triggerType"],
+                "config": t["triggerConfig"],
+                "source_arn": t.get("sourceArn"),
+            }
             for t in p.get("triggers", [])
         ]
         init = p["instanceLifecycleConfig"]["initializer"]["handler"]
         out[key] = Fn(key, p["runtime"], p["handler"], init, p["environmentVariables"], trig)
     return out
+
+
+def ros_condition_values(parameters: dict[str, Any]) -> dict[str, bool]:
+    """Every condition of template.yml evaluated for these parameter values (the others at their defaults)."""
+    data = template("template.yml")
+    values = {k: v.get("Default") for k, v in data["Parameters"].items()} | parameters
+
+    def evaluate(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, args),) = node.items()
+            if fn == "Ref":
+                return values[args]
+            if fn == "Condition":
+                return evaluate(data["Conditions"][args])
+            if fn == "Fn::Equals":
+                return evaluate(args[0]) == evaluate(args[1])
+            if fn == "Fn::Not":
+                return not evaluate(args[0] if isinstance(args, list) else args)
+            if fn == "Fn::Or":
+                return any(evaluate(a) for a in args)
+            if fn == "Fn::And":
+                return all(evaluate(a) for a in args)
+            raise AssertionError(f"template.yml: cannot evaluate {fn} in a condition")
+        return node
+
+    return {name: bool(evaluate(cond)) for name, cond in data["Conditions"].items()}
+
+
+def ros_resources_created(parameters: dict[str, Any]) -> set[str]:
+    """The logical ids of the resources ROS creates for these parameter values."""
+    conditions = ros_condition_values(parameters)
+    resources = template("template.yml")["Resources"]
+    return {name for name, res in resources.items() if conditions.get(res.get("Condition", ""), True)}
 
 
 def optional_env(value: Any) -> bool:

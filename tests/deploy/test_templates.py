@@ -1,9 +1,10 @@
-"""template.yml (plain ROS) and s.yaml (fc3) describe the same seven functions, consistently with the code.
+"""template.yml (plain ROS) and s.yaml (fc3) describe the same eight functions, consistently with the code.
 
 Both parse with plain ``yaml.safe_load``; they name exactly the functions in ``functions/``; every handler and
 initializer exists in the package layout (one code root per function: ``index.py`` at the root); environment keys
 are settings of ``ecs_events.settings.Settings``; triggers are of the right type; the CloudMonitor rules and the
-EventBridge pattern cover exactly the event names the models know.
+EventBridge pattern cover exactly the event names the models know; each Delivery creates its own triggers and rules
+and no other's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from tests.deploy.support import (
     FUNCTIONS,
+    ROOT,
     Fn,
     code_policy_actions,
     defined_functions,
@@ -22,6 +24,7 @@ from tests.deploy.support import (
     optional_env,
     ros_functions,
     ros_resources,
+    ros_resources_created,
     s_functions,
     template,
 )
@@ -33,6 +36,7 @@ from ecs_events.settings import ENV_PREFIX, Settings
 
 TEMPLATES = {"template.yml": ros_functions, "s.yaml": s_functions}
 TOPIC_FAMILIES = ("maintenance", "preemption", "disk", "lifecycle", "snapshot")
+DELIVERIES = ("mns-topic", "mns-queue", "mns-queue-trigger", "eventbridge")
 STATUSES = [s.value for s in SystemEventStatus]
 FAMILY_NAMES = {
     "maintenance": {f"Instance:{t}:{s}" for t in INSTANCE_EVENT_TYPES for s in STATUSES},
@@ -106,7 +110,8 @@ def test_every_function_has_the_trigger_of_its_delivery(name: str) -> None:
     fns = _functions(name)
     expected = {family: ["mns_topic"] for family in TOPIC_FAMILIES} | {
         "eventbridge": ["eventbridge"],
-        "consumer": ["timer"],
+        "consumer": ["timer", "eventbridge"],  # the timer, and the events queue's push (mns-queue-trigger)
+        "reconciler": ["timer"],
     }
     assert _trigger_types(fns) == expected
     for family in TOPIC_FAMILIES:
@@ -117,7 +122,7 @@ def test_every_function_has_the_trigger_of_its_delivery(name: str) -> None:
         assert ":/topics/" in arn
         assert trigger["config"]["notifyContentFormat"] == "STREAM"
         assert trigger["config"]["notifyStrategy"] == "BACKOFF_RETRY"
-    (timer,) = fns["consumer"].triggers
+    timer, _ = fns["consumer"].triggers
     assert timer["config"]["cronExpression"] == "0 */1 * * * *"
     assert json.loads(timer["config"]["payload"]) == {"until_idle": True, "wait_seconds": 3}
     (eb,) = fns["eventbridge"].triggers
@@ -172,3 +177,107 @@ def test_secrets_are_no_echo_parameters() -> None:
     params: dict[str, Any] = template("template.yml")["Parameters"]
     assert params["RedisUrl"]["NoEcho"] is True
     assert params["Webhooks"]["NoEcho"] is True
+
+
+# -- deliveries ---------------------------------------------------------------------------------------------------
+FAMILY_TRIGGERS = {f"Trigger{f.capitalize()}" for f in TOPIC_FAMILIES}
+FAMILY_RULES = {f"Rule{f.capitalize()}" for f in TOPIC_FAMILIES} | {
+    f"Rule{f.capitalize()}Targets" for f in TOPIC_FAMILIES
+}
+TOPICS = {f"Topic{f.capitalize()}" for f in TOPIC_FAMILIES} | {"TopicInvokeRole"}
+QUEUE_RULE = {"RuleQueue", "RuleQueueTargets"}
+# what each delivery creates beyond what every delivery creates
+ONLY = {
+    "mns-topic": FAMILY_TRIGGERS | FAMILY_RULES | TOPICS | {"TriggerConsumer"},
+    "mns-queue": QUEUE_RULE | {"TriggerConsumer"},
+    "mns-queue-trigger": QUEUE_RULE | {"TriggerConsumerQueue"},
+    "eventbridge": {"TriggerEventbridge", "TriggerConsumer"},
+}
+
+
+def test_delivery_parameter_offers_the_four_deliveries() -> None:
+    param = template("template.yml")["Parameters"]["Delivery"]
+    assert tuple(param["AllowedValues"]) == DELIVERIES
+    assert param["Default"] == "mns-topic"
+
+
+@pytest.mark.parametrize("delivery", DELIVERIES)
+def test_each_delivery_creates_its_resources_and_no_others(delivery: str) -> None:
+    created = ros_resources_created({"Delivery": delivery})
+    conditional = set().union(*ONLY.values())
+    always = set(template("template.yml")["Resources"]) - conditional
+    assert created == always | ONLY[delivery]
+    # in every delivery: all eight functions, the queues, the reconciler's timer
+    assert {"FunctionReconciler", "TriggerReconciler", "EventsQueue", "DeadLetterQueue"} <= always
+    assert len([r for r in always if r.startswith("Function") and r != "FunctionRole"]) == 8
+    # exactly one thing drains the events queue
+    assert len(created & {"TriggerConsumer", "TriggerConsumerQueue"}) == 1
+
+
+def _queue_trigger(name: str) -> dict[str, Any]:
+    (trigger,) = [t for t in _functions(name)["consumer"].triggers if t["type"] == "eventbridge"]
+    assert trigger["name"] == "mns-queue"
+    config: dict[str, Any] = trigger["config"]
+    return config
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_queue_trigger_pushes_the_events_queue_and_dead_letters_what_keeps_failing(name: str) -> None:
+    config = _queue_trigger(name)
+    assert config["asyncInvocationType"] is False  # set explicitly: the docs disagree on its meaning
+    source = config["eventSourceConfig"]
+    assert source["eventSourceType"] == "MNS"
+    mns = source["eventSourceParameters"]["sourceMNSParameters"]
+    assert set(mns) == {"QueueName", "RegionId", "IsBase64Decode"}  # PascalCase inside, camelCase outside
+    assert mns["QueueName"] in ({"Ref": "Prefix"}, "${vars.prefix}")
+    assert mns["IsBase64Decode"] is True
+    assert config["eventSinkConfig"]["deliveryOption"] == {"eventSchema": "CloudEvents"}
+    run = config["runOptions"]
+    assert run["mode"] == "event-streaming"
+    assert run["errorsTolerance"] == "ALL"  # NONE would stop the stream at the first message that keeps failing
+    assert run["retryStrategy"] == {"PushRetryStrategy": "BACKOFF_RETRY"}
+    assert 1 <= run["batchWindow"]["CountBasedWindow"] <= 10 and 0 <= run["batchWindow"]["TimeBasedWindow"] <= 15
+    arn = run["deadLetterQueue"]["Arn"]
+    arn = arn["Fn::Sub"] if isinstance(arn, dict) else arn
+    assert arn.startswith("acs:mns:") and arn.endswith(("/queues/${Prefix}-dlq", "/queues/${vars.prefix}-dlq"))
+
+
+def test_both_templates_configure_the_queue_trigger_alike() -> None:
+    def shape(node: Any) -> Any:  # literals compared, template-specific references replaced
+        if isinstance(node, dict) and not (len(node) == 1 and ("Ref" in node or "Fn::Sub" in node)):
+            return {k: shape(v) for k, v in node.items()}
+        if isinstance(node, dict) or (isinstance(node, str) and "${" in node):
+            return "<reference>"
+        return node
+
+    ros, s = shape(_queue_trigger("template.yml")), shape(_queue_trigger("s.yaml"))
+    assert ros.pop("triggerEnable") is True  # created only for Delivery mns-queue-trigger, so on
+    assert s.pop("triggerEnable") is False  # s.yaml creates it always, off unless vars.queueTrigger
+    assert ros == s
+
+
+def test_s_yaml_drains_the_queue_one_way_at_a_time() -> None:
+    data = template("s.yaml")
+    flags = data["vars"]["queueTrigger"], data["vars"]["timerConsumer"]
+    assert flags == (False, True)  # the default: the timer drains, as in template.yml's default delivery
+    timer, _ = s_functions()["consumer"].triggers
+    assert (_queue_trigger("s.yaml")["triggerEnable"], timer["config"]["enable"]) == flags
+    # the flags are YAML anchors, so the triggers follow them (flipping the two vars flips the delivery)
+    text = (ROOT / "s.yaml").read_text()
+    assert "triggerEnable: *queueTrigger" in text and "enable: *timerConsumer" in text
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_reconciler_runs_on_its_interval_in_every_delivery(name: str) -> None:
+    (timer,) = _functions(name)["reconciler"].triggers
+    assert timer["type"] == "timer" and timer["config"]["enable"] is True
+    assert timer.get("condition") is None
+    cron = timer["config"]["cronExpression"]
+    if name == "template.yml":
+        assert cron == {"Fn::Sub": "0 */${ReconcileIntervalMinutes} * * * *"}
+        param = template(name)["Parameters"]["ReconcileIntervalMinutes"]
+        assert param["Type"] == "Number" and param["Default"] == 5
+        assert all(60 % minutes == 0 for minutes in param["AllowedValues"])
+    else:
+        assert cron == "0 */${vars.reconcileIntervalMinutes} * * * *"
+        assert template(name)["vars"]["reconcileIntervalMinutes"] == 5

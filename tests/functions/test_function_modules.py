@@ -14,7 +14,7 @@ from tests.functions.conftest import FUNCTIONS_DIR, ROOT
 
 from ecs_events import handlers
 
-NAMES = ("maintenance", "preemption", "disk", "lifecycle", "snapshot", "eventbridge", "consumer")
+NAMES = ("maintenance", "preemption", "disk", "lifecycle", "snapshot", "eventbridge", "consumer", "reconciler")
 FORBIDDEN = ("aliyunsdkcore", "aliyunsdkecs", "aliyunsdkslb", "mns", "redis", "ecs_events.app", "ecs_events.engine")
 
 PROBE = """

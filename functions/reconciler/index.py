@@ -1,0 +1,26 @@
+"""FC function ``reconciler``: a timer trigger runs one reconcile pass beside the event path: it wakes overdue sagas,
+enforces every drain's deadline from the registry, repairs half-done restores and starts sagas for system events
+whose notification was lost.
+
+Handler ``index.handler``, initializer ``index.initialize``. The timer fires every ``ReconcileIntervalMinutes``
+minutes (template.yml; ``vars.reconcileIntervalMinutes`` in s.yaml). Nothing is built at import time:
+``ecs_events.handlers`` builds the App once per instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_events import handlers
+
+NAME = "reconciler"
+
+
+def initialize(context: Any) -> None:
+    """FC initializer: build the App once per instance; a bad configuration fails here, in one line."""
+    handlers.initialize(context)
+
+
+def handler(event: bytes, context: Any) -> dict[str, Any]:
+    """One timer tick: one reconcile pass within the deadline; its report back."""
+    return handlers.handle_reconcile(event, context)

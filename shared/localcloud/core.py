@@ -210,8 +210,9 @@ class CallRecord:
     params: dict[str, str]
     code: str  # "OK" or the error code
     status: int
-    account_id: str = ""
+    account_id: str = ""  # the access key id the request was signed with
     region_id: str = ""
+    signature: str = ""  # RPC: "HMAC-SHA1" (V1, aliyunsdkcore) or "ACS3-HMAC-SHA256" (V3, alibabacloud_* SDKs)
 
 
 class CallLog:

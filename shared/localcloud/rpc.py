@@ -1,6 +1,12 @@
-"""The RPC wire (ECS, SLB): HMAC-SHA1 signed query strings in, JSON out.
+"""The RPC wire (ECS, SLB, CMS, and every other RpcService registered): signed requests in, JSON out.
 
-``RpcService`` implementations (ecs, slb) only see an ``RpcCall`` and return a dict or raise ``CloudError``;
+Two signatures are accepted, as the real cloud does: V1 (HMAC-SHA1, what aliyunsdkcore sends: ``Action``,
+``Version`` and ``Signature`` among the query parameters) and V3 (ACS3-HMAC-SHA256, what the ``alibabacloud_*`` SDKs
+send by default: ``x-acs-action`` / ``x-acs-version`` headers and an ``Authorization`` header; see
+``localcloud.acs3``). The service is chosen by version either way. API parameters come from the query string and
+from an ``application/x-www-form-urlencoded`` body.
+
+``RpcService`` implementations only see an ``RpcCall`` and return a dict or raise ``CloudError``;
 this module checks the signature, applies faults, logs the call and shapes the response.
 """
 
@@ -14,12 +20,13 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
+from localcloud import acs3
 from localcloud.core import CallRecord, CloudContext
 from localcloud.errors import CloudError, ConnectionResetFault, internal_error, missing_parameter
 
@@ -113,20 +120,50 @@ class RpcDispatcher:
         self.services = {s.version: s for s in services}
         self.nonces = NonceCache(wall=self._wall)
 
-    def handle(self, method: str, query: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+    def handle(
+        self,
+        method: str,
+        query: str,
+        body: bytes,
+        content_type: str,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        path: str = "/",
+    ) -> tuple[int, bytes]:
+        """One RPC request: ``query`` and ``path`` undecoded, ``headers`` every (name, value) pair as received
+        (a V3 signature covers some of them; V1 needs none)."""
         request_id = self.ctx.ids.uuid()
         params = dict(parse_qsl(query, keep_blank_values=True))
         if body and "x-www-form-urlencoded" in content_type:
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        action = params.get("Action", "")
+        values = acs3.header_values(headers)
+        authorization = _first(values, "authorization")
+        v3 = acs3.is_v3(authorization)
+        if v3:
+            action, version = _first(values, "x-acs-action"), _first(values, "x-acs-version")
+            key_id, signature = "", authorization.partition(" ")[0]
+            logged = dict(params)
+            if _first(values, "x-acs-security-token"):  # recorded under the V1 name: one place to read it
+                logged["SecurityToken"] = _first(values, "x-acs-security-token")
+        else:
+            action, version = params.get("Action", ""), params.get("Version", "")
+            key_id, signature = params.get("AccessKeyId", ""), params.get("SignatureMethod", "")
+            logged = {k: v for k, v in params.items() if k not in ("Signature", "SignatureNonce")}
         product = "?"
         status, code = 200, "OK"
         try:
-            service = self._service(params)
+            service = self._service(version, "x-acs-version" if v3 else "Version")
             product = service.product
-            account_id = self._authenticate(method, params)
+            if v3:
+                auth = acs3.parse_authorization(authorization)
+                key_id = auth.access_key_id
+                account_id = self._authenticate_v3(
+                    auth, method=method, path=path, query=query, body=body, values=values
+                )
+            else:
+                account_id = self._authenticate(method, params)
             if not action:
-                raise missing_parameter("Action")
+                raise missing_parameter("x-acs-action" if v3 else "Action")
             self.ctx.faults.check(product, action)
             self.ctx.scheduler.run_due()
             call = RpcCall(
@@ -159,11 +196,12 @@ class RpcDispatcher:
                 time=self.ctx.clock.now(),
                 product=product,
                 action=action,
-                params={k: v for k, v in params.items() if k not in ("Signature", "SignatureNonce")},
+                params=logged,
                 code=code,
                 status=status,
-                account_id=params.get("AccessKeyId", ""),
+                account_id=key_id,
                 region_id=params.get("RegionId", ""),
+                signature=signature,
             )
         )
         return status, json.dumps(payload).encode()
@@ -171,10 +209,9 @@ class RpcDispatcher:
     def _wall(self) -> float:
         return self.ctx.wall()
 
-    def _service(self, params: dict[str, str]) -> RpcService:
-        version = params.get("Version")
+    def _service(self, version: str, name: str) -> RpcService:
         if not version:
-            raise missing_parameter("Version")
+            raise missing_parameter(name)
         service = self.services.get(version)
         if service is None:
             raise CloudError("InvalidVersion", f"Specified parameter Version is not valid: {version}", 400)
@@ -201,12 +238,68 @@ class RpcDispatcher:
                 400,
             )
         if self.ctx.strict_requests:
-            self._check_fresh(key_id, params)
+            self._check_fresh(key_id, params.get("Timestamp"), params.get("SignatureNonce"))
         return account_id
 
-    def _check_fresh(self, key_id: str, params: dict[str, str]) -> None:
-        """Timestamp within 15 minutes of the wall clock, SignatureNonce not seen within 15 minutes."""
-        stamp = params.get("Timestamp")
+    def _authenticate_v3(
+        self,
+        auth: acs3.Authorization,
+        *,
+        method: str,
+        path: str,
+        query: str,
+        body: bytes,
+        values: dict[str, list[str]],
+    ) -> str:
+        """Check an ACS3-HMAC-SHA256 request as the cloud does: known key, ``host`` and every ``x-acs-*`` header
+        signed, body hash as claimed, signature rebuilt from the request's own SignedHeaders, then (strict) a
+        fresh x-acs-date and an unused x-acs-signature-nonce. The account id of the key."""
+        found = self.ctx.credentials.secret_for(auth.access_key_id)
+        if found is None:
+            raise CloudError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        secret, account_id = found
+        unsigned = sorted(n for n in values if (n == "host" or n.startswith("x-acs-")) and n not in auth.signed_headers)
+        if unsigned:
+            raise acs3.incomplete(f"header {unsigned[0]!r} is sent but not in SignedHeaders")
+        sts_key = _first(values, "x-acs-accesskey-id")
+        if sts_key and sts_key != auth.access_key_id:
+            raise acs3.incomplete(f"x-acs-accesskey-id {sts_key[:40]!r} is not the Credential's key")
+        claimed = _first(values, "x-acs-content-sha256")
+        if not claimed:
+            raise missing_parameter("x-acs-content-sha256")
+        actual = acs3.payload_hash(body)
+        if claimed.lower() != actual:
+            raise CloudError(
+                "SignatureDoesNotMatch",
+                f"x-acs-content-sha256 {claimed[:64]!r} is not the SHA-256 of the {len(body)}-byte request body.",
+                400,
+            )
+        canonical = acs3.canonical_request(
+            method, path, query, values=values, signed=auth.signed_headers, payload_hash=claimed
+        )
+        to_sign = acs3.string_to_sign(canonical)
+        expected = acs3.sign(to_sign, secret)
+        if not hmac.compare_digest(expected.encode(), auth.signature.encode("utf-8", "surrogateescape")):
+            # one line: the string to sign and the canonical request with their newlines written as \n
+            shown = [text.replace("\n", "\\n") for text in (to_sign, canonical)]
+            raise CloudError(
+                "SignatureDoesNotMatch",
+                "Specified signature is not matched with our calculation. server string to sign is:"
+                f"{shown[0]} canonical request is:{shown[1]}",
+                400,
+            )
+        if self.ctx.strict_requests:
+            stamp, nonce = _first(values, "x-acs-date"), _first(values, "x-acs-signature-nonce")
+            for name, value in (("x-acs-date", stamp), ("x-acs-signature-nonce", nonce)):
+                if not value:
+                    raise missing_parameter(name)
+            self._check_fresh(auth.access_key_id, stamp, nonce)
+        return account_id
+
+    def _check_fresh(self, key_id: str, stamp: str | None, nonce: str | None) -> None:
+        """Timestamp within 15 minutes of the wall clock, signature nonce not seen within 15 minutes (V1: the
+        ``Timestamp`` and ``SignatureNonce`` parameters, V3: the ``x-acs-date`` and ``x-acs-signature-nonce``
+        headers; one nonce memory for both)."""
         if stamp:
             try:
                 when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
@@ -216,6 +309,10 @@ class RpcDispatcher:
                 ) from None
             if abs(when.timestamp() - self.ctx.wall()) > REQUEST_WINDOW:
                 raise CloudError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.", 400)
-        nonce = params.get("SignatureNonce")
         if nonce and not self.nonces.add(key_id, nonce):
             raise CloudError("SignatureNonceUsed", "Specified signature nonce was used already.", 400)
+
+
+def _first(values: dict[str, list[str]], name: str) -> str:
+    found = values.get(name)
+    return found[0] if found else ""

@@ -1,6 +1,7 @@
 """The threaded HTTP server: one port for every service.
 
-RPC calls (ECS, SLB: ``Action=`` in a signed query string) go to ``RpcDispatcher``; MNS REST calls
+RPC calls (ECS, SLB, CMS: ``Action=`` in a V1-signed query string, or ``x-acs-action`` with a V3
+``Authorization: ACS3-HMAC-SHA256 ...`` header) go to ``RpcDispatcher``; MNS REST calls
 (``/queues``, ``/topics``, ``Authorization: MNS ...``) go to the MNS ``HttpService``; ``/_localcloud/...`` goes to
 the control API (``localcloud.control``). The server must be threaded: the SDKs keep pooled keep-alive connections
 that stall a single-threaded server.
@@ -101,7 +102,14 @@ class _Handler(BaseHTTPRequestHandler):
             ):
                 status, out_headers, payload = server.mns.handle_http(self.command, self.path, headers, body)
             else:
-                status, payload = server.rpc.handle(self.command, query, body, headers.get("content-type", ""))
+                status, payload = server.rpc.handle(
+                    self.command,
+                    query,
+                    body,
+                    headers.get("content-type", ""),
+                    headers=list(self.headers.items()),
+                    path=path,
+                )
                 out_headers = {"Content-Type": "application/json;charset=utf-8"}
         except ConnectionResetFault:
             self.close_connection = True

@@ -23,17 +23,19 @@ HANDLERS: dict[str, Handler] = {}
 _INDEXED = re.compile(r"^(?P<n>\d+)\.(?P<rest>.+)$")
 _LIST_ITEM = re.compile(r"^(?P<key>.+)\.(?P<m>\d+)$")
 
-# kind -> (parameter prefix, required fields, all fields, listing wrapper, listing item, failed wrapper/item)
-KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str, str, tuple[str, str] | None]] = {
+# kind -> (parameter prefix, required fields, all fields, listing wrapper, listing item,
+#          failed wrapper/item/fields: what PutEventRuleTargets lists for a target it refused, Id an integer there)
+KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str, str, tuple[str, str, tuple[str, ...]] | None]] = {
     "Mns": ("MnsParameters", ("Id", "Region"), ("Id", "Region", "Queue", "Topic"), "MnsParameters", "MnsParameter",
-            ("FailedMnsParameters", "MnsParameter")),
+            ("FailedMnsParameters", "MnsParameter", ("Id", "Region", "Queue"))),
     "Fc": ("FcParameters", ("Id", "Region", "ServiceName", "FunctionName"),
            ("Id", "Region", "ServiceName", "FunctionName"), "FcParameters", "FCParameter",
-           ("FailedFcParameters", "FcParameter")),
+           ("FailedFcParameters", "FcParameter", ("Id", "Region", "ServiceName", "FunctionName"))),
     "Webhook": ("WebhookParameters", ("Id", "Url"), ("Id", "Protocol", "Method", "Url"), "WebhookParameters",
                 "WebhookParameter", None),
     "Contact": ("ContactParameters", ("Id", "ContactGroupName"), ("Id", "ContactGroupName", "Level"),
-                "ContactParameters", "ContactParameter", ("FailedContactParameters", "ContactParameter")),
+                "ContactParameters", "ContactParameter",
+                ("FailedContactParameters", "ContactParameter", ("Id", "ContactGroupName", "Level"))),
     "Sls": ("SlsParameters", ("Id", "Region", "Project", "LogStore"), ("Id", "Region", "Project", "LogStore"),
             "SlsParameters", "SlsParameter", None),
     "OpenApi": ("OpenApiParameters", ("Id", "Product", "Action"),
@@ -193,6 +195,15 @@ def target_shape(b: CmsBackend, target: Target) -> dict[str, Any]:
     return shape
 
 
+def failed_shape(target: Target, fields: tuple[str, ...]) -> dict[str, Any]:
+    """A refused target as the SDK models type it (alibabacloud_cms20190101 4.0.10): ``Id`` an integer (it is a
+    string in the request and in DescribeEventRuleTargetList; an Id that is not digits is echoed as it came)."""
+    shape: dict[str, Any] = {k: v for k, v in target.fields.items() if k in fields}
+    if target.id.isdigit():
+        shape["Id"] = int(target.id)
+    return shape
+
+
 # -- actions ---------------------------------------------------------------------------------------------------------
 @action
 def PutEventRule(b: CmsBackend, p: Params, usable: Any) -> dict[str, Any]:
@@ -223,7 +234,8 @@ def PutEventRuleTargets(b: CmsBackend, p: Params, usable: Callable[[CmsBackend, 
     body: dict[str, Any] = {"FailedParameterCount": str(len(failed))}
     for kind, (*_, failed_keys) in KINDS.items():
         if failed_keys is not None:
-            body[failed_keys[0]] = {failed_keys[1]: [dict(t.fields) for t, _ in failed if t.kind == kind]}
+            wrapper, item, fields = failed_keys
+            body[wrapper] = {item: [failed_shape(t, fields) for t, _ in failed if t.kind == kind]}
     raise exc.BusinessFailure("400", f"{len(failed)} target(s) failed: {failed[0][1]}", **body)
 
 

@@ -328,7 +328,9 @@ def InvokeCommand(b: EcsBackend, p: Params) -> dict[str, Any]:
 @action
 def RunCommand(b: EcsBackend, p: Params) -> dict[str, Any]:
     command_type = required(p, "Type")
-    content = decode_content(required(p, "CommandContent"), p.get("ContentEncoding", "Base64"))
+    # RunCommand's default is PlainText (CreateCommand's is Base64); any value but Base64 (any case) is PlainText
+    encoding = "Base64" if p.get("ContentEncoding", "").lower() == "base64" else "PlainText"
+    content = decode_content(required(p, "CommandContent"), encoding)
     instance_ids = repeat_list(p, "InstanceId")
     if not instance_ids:
         raise missing_parameter("InstanceId.1")

@@ -195,9 +195,10 @@ def group_body(group: VServerGroup) -> dict[str, Any]:
     }
 
 
-def lb_backends_body(lb: LoadBalancer) -> dict[str, Any]:
-    """Add/Remove/SetBackendServers echo the load balancer's backend list, Weight as a string."""
-    servers = [backend_item(s, weight_as_str=True) for s in lb.backends.values()]
+def lb_backends_body(lb: LoadBalancer, *, weight_as_str: bool = True) -> dict[str, Any]:
+    """Add/Remove/SetBackendServers echo the load balancer's backend list: Weight a string for Add and Set, an
+    integer for Remove (as the SDK models type it: alibabacloud_slb20140515 3.3.31)."""
+    servers = [backend_item(s, weight_as_str=weight_as_str) for s in lb.backends.values()]
     return {"LoadBalancerId": lb.lb_id, "BackendServers": {"BackendServer": servers}}
 
 
@@ -282,7 +283,7 @@ def add_backend_servers(backend: SlbBackend, p: Params, now: datetime) -> dict[s
 
 def remove_backend_servers(backend: SlbBackend, p: Params, now: datetime) -> dict[str, Any]:
     lb_id, specs = required(p, "LoadBalancerId"), backend_specs(p)
-    return lb_backends_body(backend.remove_backend_servers(lb_id, specs))
+    return lb_backends_body(backend.remove_backend_servers(lb_id, specs), weight_as_str=False)
 
 
 def set_backend_servers(backend: SlbBackend, p: Params, now: datetime) -> dict[str, Any]:

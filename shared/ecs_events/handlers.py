@@ -324,9 +324,9 @@ def handle_reconcile(event: bytes, context: Any) -> dict[str, Any]:
 
 __all__ = [
     "CONSUMER",
-    "RECONCILER",
     "FUNCTIONS",
     "KINDS",
+    "RECONCILER",
     "EventKind",
     "PushSummary",
     "Source",

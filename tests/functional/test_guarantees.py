@@ -88,7 +88,9 @@ def test_a_deleted_load_balancer_never_stops_the_restore_of_another(world: World
 def test_an_slb_outage_during_the_restore_delays_it_and_never_dead_letters_the_wake(world: World) -> None:
     web = world.ids("web")[0]
     before = world.weights()
-    world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(minutes=31))
+    world.cloud.ecs.create_system_event(
+        web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(minutes=31)
+    )
     world.run(seconds=60, step=30)
     assert world.weights_of(web) == [0, 0]
     for action in ("SetBackendServers", "SetVServerGroupAttribute", "DescribeLoadBalancers"):
@@ -259,7 +261,9 @@ def test_a_notbefore_ten_days_out_is_kept_through_a_four_day_queue(world: World)
     not_before = world.cloud.clock.now() + timedelta(days=10)
     event_id = world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", not_before)
     world.run(seconds=60, step=30, app=app)
-    delays = [int(c.params.get("DelaySeconds") or 0) for c in world.calls("SendMessage") + world.calls("BatchSendMessage")]
+    delays = [
+        int(c.params.get("DelaySeconds") or 0) for c in world.calls("SendMessage") + world.calls("BatchSendMessage")
+    ]
     assert delays and max(delays) < 4 * 86400 - 3600
     world.run(seconds=10 * 86400, step=4 * 3600, app=app)
     reboots = world.calls("RebootInstance")
@@ -285,7 +289,9 @@ def test_a_skip_tag_added_after_planning_ends_the_saga_before_any_disruption(wor
 def test_removing_the_opt_in_tag_mid_drain_restores_and_never_reboots(world: World) -> None:
     web = world.ids("web")[0]
     before = world.weights()
-    world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(minutes=31))
+    world.cloud.ecs.create_system_event(
+        web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(minutes=31)
+    )
     world.run(seconds=30, step=30)
     assert world.weights_of(web) == [0, 0]  # drained, in the drain period
     world.cloud.ecs.change_tags(web, remove=tuple(TAG))

@@ -526,7 +526,7 @@ class Engine:
             except NotFoundError as exc:
                 outcome = steps.Fail(f"{exc.action}: {exc.code}")
             extra += ctx.writes
-            extra += outbox_writes([self._notice(saga, "warning", "warning", w, now=now) for w in ctx.warnings])
+            extra += outbox_writes([self._notice(saga, "info", "warning", w, now=now) for w in ctx.warnings])
         log.info(
             "%s: %s",
             step.action.value,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ecs_events.errors import EcsEventsError
 
-Phase = Literal["received", "planned", "started", "succeeded", "failed", "deferred", "info"]
+Phase = Literal["received", "planned", "started", "succeeded", "failed", "deferred", "missed", "stuck", "info"]
 Level = Literal["info", "warning", "critical"]
 
 _ID = re.compile(r"^[A-Za-z0-9._:@/-]{1,200}$")

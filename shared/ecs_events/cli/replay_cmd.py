@@ -3,8 +3,9 @@ handlers (``functions/<name>/index.py``), exactly as Function Compute would call
 function, then ``handler(event_bytes, context)`` with a Context built from the environment. Against localcloud
 (``ECS_EVENTS_LOCALCLOUD``) or a real account.
 
-Without ``--through``, the function is the one whose trigger the payload would reach: a CloudEvent (or an array of
-them) -> eventbridge, a timer tick -> consumer, else by event kind (instance system event -> maintenance, preemption
+Without ``--through``, the function is the one whose trigger the payload would reach: an MNS queue trigger
+invocation (``mns:Queue:SendMessage`` CloudEvents, RawData items) or a timer tick -> consumer, another CloudEvent (or
+an array of them) -> eventbridge, else by event kind (instance system event -> maintenance, preemption
 -> preemption, disk event or disk operation -> disk, state change -> lifecycle, snapshot -> snapshot); a payload that
 cannot be parsed -> maintenance, whose poison path dead-letters it.
 
@@ -31,7 +32,7 @@ import ecs_events
 from ecs_events import fc, handlers
 from ecs_events.errors import EcsEventsError, InputError, printable
 from ecs_events.models.base import EventKind
-from ecs_events.sources import MAX_BATCH_BYTES, Source, TimerTick, unwrap
+from ecs_events.sources import MAX_BATCH_BYTES, Source, TimerTick, is_queue_trigger, unwrap
 
 # Configuration errors: exit 2, like any bad input.
 _CONFIG_ERRORS = ("SettingsError", "ConfigError", "PolicyError", "CredentialsError", "ClientConfigError", "StoreError")
@@ -62,6 +63,7 @@ def add_parser(sub: Any) -> None:
 
 # -- picking the function -------------------------------------------------------------------------------------------
 _BY_KIND = {kind: name for name, kinds in handlers.KINDS.items() for kind in kinds or ()}
+_BY_SOURCE = {"eventbridge": "eventbridge", "timer": handlers.CONSUMER, "mns-queue-trigger": handlers.CONSUMER}
 
 
 def pick_function(body: bytes) -> str:
@@ -69,7 +71,9 @@ def pick_function(body: bytes) -> str:
     try:
         deliveries = unwrap(body)
     except InputError as exc:
-        return {"eventbridge": "eventbridge", "timer": handlers.CONSUMER}.get(exc.source, "maintenance")
+        return _BY_SOURCE.get(exc.source, "maintenance")
+    if is_queue_trigger(deliveries):
+        return handlers.CONSUMER
     if any(d.source is Source.EVENTBRIDGE for d in deliveries):
         return "eventbridge"
     first = deliveries[0]

@@ -171,7 +171,8 @@ def _push(
     app = initialize(context)
     summary = PushSummary(_name(context), _request_id(context))
     if isinstance(deliveries, InputError):
-        _dead_letter(app, event, [_Poison(str(deliveries), deliveries.source)], summary)
+        whole = _Poison(str(deliveries), deliveries.source, message_id=_trigger_message_id(event, deliveries))
+        _dead_letter(app, event, [whole], summary)
         return asdict(summary)
     poison: list[_Poison] = []
     batch = len(deliveries) > 1 or _is_array(event)
@@ -282,6 +283,19 @@ def _handle_one(
              "outcome": result.outcome, "reason": result.reason, "saga": result.saga}
         )  # fmt: skip
     return None
+
+
+def _trigger_message_id(event: bytes, error: InputError) -> str | None:
+    """The MNS message id of a single queue trigger item that could not be read, for its dead-letter record."""
+    if error.source != Source.MNS_QUEUE_TRIGGER.value:
+        return None
+    from ecs_events.sources.mns_trigger import message_id_of
+
+    try:
+        value = json.loads(event)
+    except (ValueError, RecursionError):
+        return None
+    return message_id_of(value) if isinstance(value, dict) else None
 
 
 def _is_array(event: bytes) -> bool:

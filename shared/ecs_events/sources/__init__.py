@@ -26,7 +26,7 @@ from ecs_events.errors import BodyTooLargeError, InputError, UnknownFormatError,
 from ecs_events.models import EcsEvent, parse_notification
 from ecs_events.sources.decode import MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_BODY_BYTES, load_json, to_bytes
 from ecs_events.sources.eventbridge import ECS_SOURCE, eventbridge_field, is_cloud_event, to_notification
-from ecs_events.sources.mns_trigger import is_trigger_item, parse_wake_body, trigger_message
+from ecs_events.sources.mns_trigger import is_trigger_item, message_id_of, parse_wake_body, trigger_message
 from ecs_events.sources.timer import TimerTick, is_timer_event
 
 if TYPE_CHECKING:
@@ -213,7 +213,8 @@ def _unwrap_batch(items: Sequence[Any], hint: Source | None) -> list[Delivery]:
         try:
             delivery = _from_object(item, hint, False)
         except InputError as exc:
-            out.append(Delivery(batch, error=exc.within(batch.value, f"[{index}]"), index=index))
+            message_id = message_id_of(item) if is_trigger_item(item) else None
+            out.append(Delivery(batch, error=exc.within(batch.value, f"[{index}]"), message_id=message_id, index=index))
             continue
         out.append(replace(delivery, source=batch, index=index))
     return out

@@ -78,6 +78,13 @@ def trigger_message(obj: dict[str, Any]) -> TriggerMessage:
     return TriggerMessage(body, _optional_text(data, "messageId", prefix), prefix + "messageBody")
 
 
+def message_id_of(obj: dict[str, Any]) -> str | None:
+    """The MNS message id of a trigger item, even a bad one (its dead-letter record names the message)."""
+    data = obj.get("data") if is_trigger_event(obj) else obj
+    value = data.get("messageId") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def parse_wake_body(body: str) -> Wake | None:
     """The engine's timer wake this message body carries (raw, or base64 as the queue holds it), else None. The
     same test the queue consumer applies before it reads a message as an event."""

@@ -1,9 +1,14 @@
-"""FC function ``consumer``: a timer trigger drains the events queue, where saga timers (delayed wake messages)
-and queue-delivered CloudMonitor events arrive, until it is idle or the invocation's time is nearly up.
+"""FC function ``consumer``: the events queue, where saga timers (delayed wake messages) and queue-delivered
+CloudMonitor events arrive. Two triggers may call it:
 
-Handler ``index.handler``, initializer ``index.initialize``. The timer's payload may be a JSON object
-``{"until_idle": true, "wait_seconds": 3}``. Nothing is built at import time: ``ecs_events.handlers`` builds the App
-once per instance.
+- a timer trigger: drain the queue until it is idle or the invocation's time is nearly up; the timer's payload may be
+  a JSON object ``{"until_idle": true, "wait_seconds": 3}``;
+- an FC 3.0 MNS queue trigger on the events queue: the CloudEvent(s) it pushes (``type: mns:Queue:SendMessage``,
+  one or an array, or RawData ``data`` objects), each message into the engine.
+
+``ecs_events.handlers.handle_consumer`` tells them apart (the rule is in its module doc). Handler ``index.handler``,
+initializer ``index.initialize``. Nothing is built at import time: ``ecs_events.handlers`` builds the App once per
+instance.
 """
 
 from __future__ import annotations
@@ -21,5 +26,5 @@ def initialize(context: Any) -> None:
 
 
 def handler(event: bytes, context: Any) -> dict[str, Any]:
-    """One timer tick: run the queue consumer within the deadline; its report back."""
-    return handlers.handle_timer(event, context)
+    """A timer tick (the queue consumer's report back) or a queue trigger push (its push summary back)."""
+    return handlers.handle_consumer(event, context)

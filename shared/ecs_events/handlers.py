@@ -7,13 +7,24 @@
 - ``handle_push(event, context, expect=...)``: an MNS topic or EventBridge delivery, all its events into the engine.
 - ``handle_timer(event, context)``: the timer-triggered queue consumer (queue-delivered events and saga timers),
   stopping before the invocation's time runs out.
+- ``handle_consumer(event, context)``: the ``consumer`` function's entry, for both of its triggers. Detection rule,
+  on the parsed body:
+  - an FC 3.0 MNS queue trigger invocation: a CloudEvent of ``type: mns:Queue:SendMessage``, a RawData ``data``
+    object (``messageBody`` with ``messageId``/``requestId``), or a JSON array (a timer tick is never an array),
+    also when an item or its message body is bad -> every item into the engine (notifications) or ``engine.wake``
+    (the engine's timer wakes), with the push failure policy below (``handle_push``);
+  - anything else -> the queue drain of ``handle_timer``: an FC timer tick ``{"triggerTime", "triggerName"}``, and,
+    as before, a body that is no tick (empty, ``{}``, a manual invoke), logged at WARNING and never refused.
 
-Failure policy for pushes (the trigger retries a failed invocation, then drops it):
+Failure policy for pushes and queue trigger invocations (the trigger retries a failed invocation, then drops or
+dead-letters it):
 - poison (a payload that cannot be parsed, an event the engine rejects): the original payload goes to the dead-letter
   queue with its reason and the invocation succeeds, since no retry could ever succeed;
 - transient (a cloud call that kept failing, a busy saga, the store or the clock unreachable, a bug of ours): the
   invocation raises having dead-lettered nothing, so the trigger retries the whole delivery; what was already handled
-  dedupes on the retry.
+  dedupes on the retry (events by id; a wake is harmless twice);
+- a timer wake whose saga is busy in another invocation is sent back to the events queue delayed (as the queue
+  consumer does), not failed: the trigger gives up after a few retries and a lost wake would leave the saga asleep.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ecs_events import fc
 from ecs_events.errors import EcsEventsError, InputError, printable
 from ecs_events.models.base import EventKind
-from ecs_events.sources import Delivery, Source, TimerTick, unwrap
+from ecs_events.sources import Delivery, Source, TimerTick, is_queue_trigger, unwrap
 
 if TYPE_CHECKING:
     from ecs_events.app import App
@@ -37,7 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ecs_events.handlers")
 
-# The event kinds each push function's trigger is filtered to (None: any kind). The consumer is timer-triggered.
+# The event kinds each push function's trigger is filtered to (None: any kind). The consumer has a timer trigger
+# and may have an MNS queue trigger (``handle_consumer``).
 # maintenance takes every Instance system event, so also the types no model knows yet (UNKNOWN: kept, no action).
 KINDS: dict[str, tuple[EventKind, ...] | None] = {
     "maintenance": (EventKind.INSTANCE_SYSTEM_EVENT, EventKind.UNKNOWN),
@@ -124,7 +136,8 @@ def _request_id(context: Any) -> str | None:
 class PushSummary:
     function: str
     request_id: str | None
-    events: int = 0
+    events: int = 0  # items of the delivery: events, wakes and bad items
+    wakes: int = 0
     acted: int = 0
     ignored: int = 0
     dead_lettered: int = 0
@@ -139,18 +152,28 @@ class _Poison:
     reason: str
     source: str
     index: int | None = None  # the item of a batch; None: the whole payload
+    message_id: str | None = None  # the MNS message of a queue trigger item
 
 
 def handle_push(event: bytes, context: Any, *, expect: tuple[EventKind, ...] | None = None) -> dict[str, Any]:
     """Every event of one delivery into the engine; poison dead-lettered (and acknowledged); transient failures
     raised for the trigger to retry. ``expect``: the kinds this function's trigger is filtered to: any other kind is
     still handled (the engine decides) but logged at WARNING (a filter misconfiguration)."""
+    try:
+        deliveries: list[Delivery] | InputError = unwrap(event)
+    except InputError as exc:
+        deliveries = exc
+    return _push(event, deliveries, context, expect)
+
+
+def _push(
+    event: bytes, deliveries: list[Delivery] | InputError, context: Any, expect: tuple[EventKind, ...] | None
+) -> dict[str, Any]:
     app = initialize(context)
     summary = PushSummary(_name(context), _request_id(context))
-    try:
-        deliveries = unwrap(event)
-    except InputError as exc:
-        _dead_letter(app, event, [_Poison(str(exc), exc.source)], summary)
+    if isinstance(deliveries, InputError):
+        whole = _Poison(str(deliveries), deliveries.source, message_id=_trigger_message_id(event, deliveries))
+        _dead_letter(app, event, [whole], summary)
         return asdict(summary)
     poison: list[_Poison] = []
     batch = len(deliveries) > 1 or _is_array(event)
@@ -158,18 +181,70 @@ def handle_push(event: bytes, context: Any, *, expect: tuple[EventKind, ...] | N
         summary.events += 1
         index = delivery.index if batch else None
         if delivery.error is not None:
-            poison.append(_Poison(str(delivery.error), delivery.source.value, index))
+            poison.append(_Poison(str(delivery.error), delivery.source.value, index, delivery.message_id))
+        elif delivery.wake is not None:
+            _wake_one(app, delivery, summary)
         elif isinstance(delivery.event, TimerTick) or delivery.event is None:
             log.warning("%s: a timer tick is no event for a push function: ignored", summary.function)
             summary.ignored += 1
         else:
             reason = _handle_one(app, delivery, delivery.event, expect, summary)
             if reason is not None:
-                poison.append(_Poison(reason, delivery.source.value, index))
+                poison.append(_Poison(reason, delivery.source.value, index, delivery.message_id))
     if poison:  # only now: a transient failure above raised before anything was dead-lettered
         _dead_letter(app, event, poison, summary)
     _deliver_outbox(app, summary)
     return asdict(summary)
+
+
+def _wake_one(app: App, delivery: Delivery, summary: PushSummary) -> None:
+    """A timer wake from a queue trigger message: ``engine.wake``. A saga busy elsewhere gets its wake back on the
+    events queue, delayed (``consumer.BUSY_REQUEUE``); any other failure raises for the trigger to retry."""
+    from ecs_events.consumer import BUSY_REQUEUE
+    from ecs_events.engine.engine import BusyError
+    from ecs_events.engine.timers import wake_body
+
+    wake = delivery.wake
+    assert wake is not None
+    summary.wakes += 1
+    extra = {"saga": wake.saga}
+    try:
+        result = app.engine.wake(wake.saga)
+    except BusyError as exc:
+        app.clients.queue(app.settings.queue).send(wake_body(wake.saga, wake.at), delay_seconds=BUSY_REQUEUE)
+        log.warning("%s: wake of %s sent back in %d s: %s", summary.function, wake.saga, BUSY_REQUEUE, exc, extra=extra)
+        outcome, reason = "requeued", f"busy: {exc}"
+    except Exception as exc:
+        level = logging.WARNING if isinstance(exc, EcsEventsError) else logging.ERROR
+        log.log(level, "wake of %s: left for the trigger to retry: %s", wake.saga, exc, extra=extra,
+                exc_info=not isinstance(exc, EcsEventsError))  # fmt: skip
+        raise
+    else:
+        outcome, reason = result.outcome, result.reason
+        log.info("%s wake of %s: %s", outcome, wake.saga, reason, extra=extra)
+    if outcome == "acted":
+        summary.acted += 1
+    else:
+        summary.ignored += 1
+    if len(summary.results) < SHOWN:
+        summary.results.append({"event": "wake", "source": delivery.source.value, "instance_id": None,
+                                "outcome": outcome, "reason": reason, "saga": wake.saga})  # fmt: skip
+
+
+def handle_consumer(event: bytes, context: Any) -> dict[str, Any]:
+    """The ``consumer`` function: an MNS queue trigger invocation through the engine (``handle_push``'s policy),
+    anything else drains the queue (``handle_timer``); the detection rule is in this module's doc."""
+    try:
+        deliveries: list[Delivery] | InputError = unwrap(event)
+    except InputError as exc:
+        deliveries = exc
+    if isinstance(deliveries, InputError):
+        trigger = deliveries.source == Source.MNS_QUEUE_TRIGGER.value
+    else:
+        trigger = is_queue_trigger(deliveries) or _is_array(event)
+    if trigger:
+        return _push(event, deliveries, context, None)
+    return handle_timer(event, context)
 
 
 def _handle_one(
@@ -211,6 +286,19 @@ def _handle_one(
     return None
 
 
+def _trigger_message_id(event: bytes, error: InputError) -> str | None:
+    """The MNS message id of a single queue trigger item that could not be read, for its dead-letter record."""
+    if error.source != Source.MNS_QUEUE_TRIGGER.value:
+        return None
+    from ecs_events.sources.mns_trigger import message_id_of
+
+    try:
+        value = json.loads(event)
+    except (ValueError, RecursionError):
+        return None
+    return message_id_of(value) if isinstance(value, dict) else None
+
+
 def _is_array(event: bytes) -> bool:
     return bytes(event[:64]).lstrip()[:1] == b"["
 
@@ -239,6 +327,8 @@ def _dead_letter(app: App, event: bytes, poison: list[_Poison], summary: PushSum
     for item in poison:
         record = {"reason": item.reason, "source": item.source, "function": summary.function,
                   "request_id": summary.request_id, "at": at, **_original(event, item.index)}  # fmt: skip
+        if item.message_id is not None:
+            record["message_id"] = item.message_id
         dead_letter(queue, app.store, record)
         summary.dead_lettered += 1
         if len(summary.reasons) < SHOWN:
@@ -332,6 +422,7 @@ __all__ = [
     "Source",
     "TimerOptions",
     "configure_logs",
+    "handle_consumer",
     "handle_push",
     "handle_reconcile",
     "handle_timer",

@@ -50,6 +50,7 @@ from localcloud.slb import SlbService
 
 if TYPE_CHECKING:
     from localcloud.fleet import FleetSummary
+    from localcloud.mns.trigger import QueueTrigger, TriggerConfig
 
 
 class LocalCloud:
@@ -89,6 +90,7 @@ class LocalCloud:
         bus.routers.append(rules_router(self.cms, self.mns))
         self.rpc = RpcDispatcher(self.ctx, [self.ecs, self.slb, self.alb, self.nlb, self.cms])
         self.control = ControlApi(self)  # /_localcloud on the same port: see localcloud.control
+        self.queue_triggers: list[QueueTrigger] = []
         self._thread: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -112,6 +114,7 @@ class LocalCloud:
         self.stop()
 
     def reset(self) -> None:
+        self.queue_triggers.clear()
         self.ctx.reset()
         self.ctx.events.clear_targets()
         self.ctx.clock.reset()
@@ -161,8 +164,22 @@ class LocalCloud:
         return self.ctx.events.emitted
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward, running every transition that becomes due."""
+        """Move the clock forward, running every transition that becomes due; then every queue trigger delivers
+        what became visible (``add_queue_trigger``)."""
         self.ctx.clock.advance(seconds)
+        for trigger in list(self.queue_triggers):
+            trigger.drain()
+
+    def add_queue_trigger(self, config: TriggerConfig, handler: Callable[[bytes], Any], **kw: Any) -> QueueTrigger:
+        """Register an FC 3.0 MNS queue trigger (``localcloud.mns.trigger``): ``handler(event_bytes)`` gets the
+        queue's messages as the trigger's events, on every ``advance`` and on ``trigger.drain()``. ``kw``:
+        ``function_name``, ``trigger_name`` (its ``source`` is ``MNS-<function>-<trigger>``)."""
+        from localcloud.mns.trigger import QueueTrigger
+
+        trigger = QueueTrigger(self.mns_account(), config, handler, now=self.clock.now, account_id=self.account_id,
+                               region_id=self.region_id, seed=self.seed, **kw)  # fmt: skip
+        self.queue_triggers.append(trigger)
+        return trigger
 
     # -- SDK clients -------------------------------------------------------------------------------------------
     def acs_client(self, region_id: str | None = None, **kw: Any) -> Any:

@@ -121,3 +121,58 @@ def test_summarize_cuts_long_results() -> None:
     line = summarize({"events": 6, "acted": 0, "ignored": 5, "dead_lettered": 1, "results": results, "reasons": ["x"]})
     assert line == "6 events: 0 acted, 5 ignored, 1 dead-lettered; ignored: r0; ignored: r1; ignored: r2 (+3 more)"
     assert summarize({"events": 1, "results": [], "reasons": ["bad\x1b[31m"]}) == "dead-lettered: bad\\x1b[31m"
+
+
+# -- --delivery mns-queue-trigger -------------------------------------------------------------------------------------
+TRIGGER_SAMPLE = SAMPLES / "delivery" / "mns-queue-trigger-cloudevent-raw.json"
+
+
+def test_replay_through_the_queue_trigger(
+    fc_env: LocalCloud, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "trigger.yaml"
+    config.write_text(
+        "eventSourceConfig:\n  eventSourceType: MNS\n  eventSourceParameters:\n"
+        "    sourceMNSParameters: {QueueName: ecs-events, IsBase64Decode: false}\n"
+        "eventSinkConfig: {deliveryOption: {eventSchema: RawData}}\n"
+    )
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("not an event")
+    code = main(["replay", "--delivery", "mns-queue-trigger", "--trigger-config", str(config), "--json",
+                 str(SCHEDULED), str(garbage)])  # fmt: skip
+
+    captured = capsys.readouterr()
+    first, second = (json.loads(line) for line in captured.out.splitlines())
+    assert code == 0, captured.err
+    assert (first["file"], first["function"], first["delivery"]) == (str(SCHEDULED), "consumer", "mns-queue-trigger")
+    [result] = first["result"]["results"]
+    assert (result["source"], result["reason"]) == ("mns-queue-trigger", "instance i-bp1a2b3c4d5e6f7g8h9i not found")
+    assert second["result"]["dead_lettered"] == 1
+    [record] = read_dlq(fc_env)
+    assert record["reason"] == "mns-queue-trigger: field [0].messageBody: neither JSON nor base64 JSON: 'not an event'"
+    assert json.loads(record["body"])["messageBody"] == "not an event"  # RawData, as it sat on the queue
+
+
+def test_replay_through_the_trigger_refuses_what_is_already_a_trigger_invocation(
+    fc_env: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", "--delivery", "mns-queue-trigger", str(TRIGGER_SAMPLE)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{TRIGGER_SAMPLE}: already an MNS queue trigger invocation: replay it without --delivery"
+    ]
+    assert main(["replay", str(TRIGGER_SAMPLE)]) == 0  # directly, it reaches the consumer
+    assert capsys.readouterr().out.startswith(f"{TRIGGER_SAMPLE} -> consumer: ignored: instance i-bp1a2b3c4d5e6f7g8h9i")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--through", "maintenance"], "--delivery mns-queue-trigger delivers to the consumer, not maintenance"),
+        (["--trigger-config", "/nonexistent.yaml"], "--trigger-config /nonexistent.yaml: No such file or directory"),
+    ],
+)
+def test_replay_through_the_trigger_bad_options_exit_2(
+    fc_env: LocalCloud, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(["replay", "--delivery", "mns-queue-trigger", *argv, str(SCHEDULED)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"ecs-events: replay: {message}"

@@ -35,7 +35,7 @@ def _check(body: bytes | str) -> None:
         return
     assert 1 <= len(deliveries) <= MAX_BATCH_ITEMS
     for delivery in deliveries:
-        assert (delivery.event is None) != (delivery.error is None)
+        assert sum(part is not None for part in (delivery.event, delivery.wake, delivery.error)) == 1
         if delivery.error is not None:
             assert not any(ch in str(delivery.error) for ch in FORBIDDEN)
         else:

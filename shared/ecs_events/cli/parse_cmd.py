@@ -27,7 +27,9 @@ def add_parser(sub: Any) -> None:
         "parse",
         help="parse event payloads (any delivery format) and print the events",
         description="Detect the delivery format of each file (CloudMonitor JSON, MNS queue or topic message, "
-        "EventBridge CloudEvent or batch, FC timer), validate it and print the events. '-' reads stdin.",
+        "EventBridge CloudEvent or batch, FC 3.0 MNS queue trigger, FC timer), validate it and print the events. "
+        "A CloudEvent that is neither an ECS event (source acs.ecs) nor an MNS queue trigger message is refused. "
+        "'-' reads stdin.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="payload files; '-' for standard input")
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
@@ -57,6 +59,8 @@ def _readable(record: dict[str, Any]) -> str:
     """Two lines for a person; every value escaped (an event cannot forge output lines or terminal escapes)."""
     if record.get("kind") == "timer":
         return printable(f"timer tick {record['name']} at {record['event_time']}")
+    if record.get("kind") == "wake":
+        return printable(f"timer wake of {record['saga']} due {record['event_time']}  [via {record['source']}]")
     head = f"{record['name']}  [{record['kind']}, via {record['source']}]"
     fields = [
         f"{key}={record[key]}"

@@ -3,10 +3,18 @@ handlers (``functions/<name>/index.py``), exactly as Function Compute would call
 function, then ``handler(event_bytes, context)`` with a Context built from the environment. Against localcloud
 (``ECS_EVENTS_LOCALCLOUD``) or a real account.
 
-Without ``--through``, the function is the one whose trigger the payload would reach: a CloudEvent (or an array of
-them) -> eventbridge, a timer tick -> consumer, else by event kind (instance system event -> maintenance, preemption
+Without ``--through``, the function is the one whose trigger the payload would reach: an MNS queue trigger
+invocation (``mns:Queue:SendMessage`` CloudEvents, RawData items) or a timer tick -> consumer, another CloudEvent (or
+an array of them) -> eventbridge, else by event kind (instance system event -> maintenance, preemption
 -> preemption, disk event or disk operation -> disk, state change -> lifecycle, snapshot -> snapshot); a payload that
 cannot be parsed -> maintenance, whose poison path dead-letters it.
+
+``--delivery mns-queue-trigger`` (localcloud only): each file is a queue message instead (a notification, sent
+base64-encoded as CloudMonitor writes it; a base64 file as it is) put on the events queue, and localcloud's FC 3.0
+MNS queue trigger (``localcloud.mns.trigger``, configured by ``--trigger-config FILE``: the triggerConfig object of
+s.yaml, JSON or YAML; default: the events queue, IsBase64Decode on, batches of 10) delivers the queue to the
+``consumer`` function as the trigger would: that message and whatever else is visible then (due timers). One line
+per invocation, ``FILE -> consumer via mns-queue-trigger: summary``.
 
 One line per file, ``FILE -> FUNCTION: summary`` (``--json``: ``{"file", "function", "result"}``). Exit 0 when every
 file was handled (dead-lettering poison is handling it), 1 on the first failure the trigger would retry (one line on
@@ -31,7 +39,7 @@ import ecs_events
 from ecs_events import fc, handlers
 from ecs_events.errors import EcsEventsError, InputError, printable
 from ecs_events.models.base import EventKind
-from ecs_events.sources import MAX_BATCH_BYTES, Source, TimerTick, unwrap
+from ecs_events.sources import MAX_BATCH_BYTES, Source, TimerTick, is_queue_trigger, unwrap
 
 # Configuration errors: exit 2, like any bad input.
 _CONFIG_ERRORS = ("SettingsError", "ConfigError", "PolicyError", "CredentialsError", "ClientConfigError", "StoreError")
@@ -55,13 +63,31 @@ def add_parser(sub: Any) -> None:
         "--through", choices=handlers.FUNCTIONS, metavar="FUNCTION", help=f"{names} (default: from the payload)"
     )
     parser.add_argument("--functions", type=Path, metavar="DIR", help="the functions/ directory (default: found)")
+    parser.add_argument(
+        "--delivery",
+        choices=("direct", TRIGGER),
+        default="direct",
+        help="direct: each file is what FC passes the function (default); mns-queue-trigger: each file is a queue "
+        "message, delivered to the consumer by localcloud's MNS queue trigger (needs ECS_EVENTS_LOCALCLOUD)",
+    )
+    parser.add_argument(
+        "--trigger-config",
+        type=Path,
+        metavar="FILE",
+        help="with --delivery mns-queue-trigger: the FC3 triggerConfig "
+        "object (JSON or YAML; default: the events queue, IsBase64Decode on, CountBasedWindow 10)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per file")
     parser.add_argument("--log-level", default="WARNING", help="level of the JSON log lines on stderr (WARNING)")
     parser.set_defaults(func=run)
 
 
+TRIGGER = "mns-queue-trigger"
+
+
 # -- picking the function -------------------------------------------------------------------------------------------
 _BY_KIND = {kind: name for name, kinds in handlers.KINDS.items() for kind in kinds or ()}
+_BY_SOURCE = {"eventbridge": "eventbridge", "timer": handlers.CONSUMER, "mns-queue-trigger": handlers.CONSUMER}
 
 
 def pick_function(body: bytes) -> str:
@@ -69,7 +95,9 @@ def pick_function(body: bytes) -> str:
     try:
         deliveries = unwrap(body)
     except InputError as exc:
-        return {"eventbridge": "eventbridge", "timer": handlers.CONSUMER}.get(exc.source, "maintenance")
+        return _BY_SOURCE.get(exc.source, "maintenance")
+    if is_queue_trigger(deliveries):
+        return handlers.CONSUMER
     if any(d.source is Source.EVENTBRIDGE for d in deliveries):
         return "eventbridge"
     first = deliveries[0]
@@ -152,6 +180,87 @@ def summarize(result: Any) -> str:
     return printable(f"{counts}; {shown}" if shown else counts)
 
 
+def _trigger_config(path: Path | None, queue: str) -> Any:
+    """localcloud's TriggerConfig from ``--trigger-config`` (JSON or YAML), or the default one on ``queue``."""
+    try:
+        from localcloud.mns.trigger import TriggerConfig, TriggerConfigError
+    except ImportError:  # the FC package ships no localcloud
+        raise ReplayError(f"--delivery {TRIGGER}: localcloud is not installed here") from None
+    if path is None:
+        return TriggerConfig(queue=queue)
+    import yaml
+
+    try:
+        given = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return TriggerConfig.parse(given)
+    except OSError as exc:
+        raise ReplayError(f"--trigger-config {printable(str(path))}: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, TriggerConfigError) as exc:
+        raise ReplayError(f"--trigger-config {printable(str(path))}: {' '.join(str(exc).split())}") from None
+
+
+def _replay_through_trigger(args: argparse.Namespace, directory: Path, out: TextIO, err: TextIO) -> int:
+    """Every file onto the queue, then localcloud's MNS queue trigger delivers to the consumer (module doc)."""
+    if args.through not in (None, handlers.CONSUMER):
+        print(f"ecs-events: replay: --delivery {TRIGGER} delivers to the consumer, not {args.through}", file=err)
+        return 2
+    function = handlers.CONSUMER
+    try:
+        module = load_function(function, directory)
+        module.initialize(_context(function))
+        app = handlers.initialize()
+        if not app.settings.localcloud:
+            raise ReplayError(f"--delivery {TRIGGER} needs ECS_EVENTS_LOCALCLOUD: on a real account the trigger itself "
+                              "delivers the queue")  # fmt: skip
+        config = _trigger_config(args.trigger_config, app.settings.queue)
+    except ReplayError as exc:
+        print(f"ecs-events: replay: {exc}", file=err)
+        return 2
+    except EcsEventsError as exc:
+        print(f"ecs-events: replay: {printable(str(exc))}", file=err)
+        return 2
+    from localcloud.mns.trigger import QueueTrigger
+
+    trigger = QueueTrigger(
+        app.clients.mns_account(),
+        config,
+        lambda event: fc.invoke(module.handler, event, _context(function)),
+        now=app.now,
+        account_id=app.settings.account_id or "",
+        region_id=app.settings.region,
+    )
+    queue = app.clients.queue(config.queue)
+    for name in args.files:
+        label = "<stdin>" if name == "-" else printable(name)
+        body = _read(name)
+        try:
+            text = body.decode("utf-8")
+            if is_queue_trigger(unwrap(body)):
+                print(f"{label}: already an MNS queue trigger invocation: replay it without --delivery", file=err)
+                return 2
+        except UnicodeDecodeError:
+            print(f"{label}: not UTF-8: no queue message", file=err)
+            return 2
+        except InputError:
+            pass  # a bad message is still a message: the consumer dead-letters it
+        try:  # a notification goes on the queue as CloudMonitor writes it (base64); anything else as it is
+            queue.send(text, raw=text.lstrip()[:1] not in ("{", "["))
+            invocations = trigger.drain()
+        except EcsEventsError as exc:
+            print(f"{label} -> {function} via {TRIGGER}: failed: {printable(str(exc))}", file=err)
+            return 1
+        for invocation in invocations:
+            if not invocation.ok:  # left on the queue: the trigger would retry it
+                print(f"{label} -> {function} via {TRIGGER}: failed: {printable(str(invocation.error))}", file=err)
+                return 1
+            if args.json:
+                record = {"file": label, "function": function, "delivery": TRIGGER, "result": invocation.result}
+                print(json.dumps(record, default=str), file=out)
+            else:
+                print(f"{label} -> {function} via {TRIGGER}: {summarize(invocation.result)}", file=out)
+    return 0
+
+
 def _context(name: str) -> fc.Context:
     base = fc.Context.from_env(request_id=str(uuid.uuid4()))
     return dataclasses.replace(base, function=dataclasses.replace(base.function, name=name, handler="index.handler"))
@@ -167,6 +276,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         print(f"ecs-events: replay: {exc}", file=err)
         return 2
     handlers.configure_logs(args.log_level.upper())
+    if args.delivery == TRIGGER:
+        try:
+            return _replay_through_trigger(args, directory, out, err)
+        finally:
+            handlers.reset()
     loaded: dict[str, ModuleType] = {}
     try:
         for name in args.files:

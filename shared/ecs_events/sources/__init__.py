@@ -5,23 +5,32 @@ Formats (reference section 2):
 - ``mns-queue``: an MNS queue message body, the base64-encoded notification (CloudMonitor's practice) or raw JSON;
 - ``mns-topic``: an MNS topic trigger in JSON format (``Message`` raw or base64);
 - ``mns-topic-stream``: STREAM format with message attributes, ``{"body": ..., "attrs": {...}}``;
-- ``eventbridge``: one CloudEvent, or a JSON array of them (event streaming);
+- ``eventbridge``: one CloudEvent (``source: acs.ecs``), or a JSON array of them (event streaming);
+- ``mns-queue-trigger``: the FC 3.0 MNS queue trigger: a CloudEvent ``type: mns:Queue:SendMessage`` (or an array, or
+  the RawData schema's bare ``data`` objects) whose ``data.messageBody`` is the queue message: a notification, raw or
+  base64, or the engine's timer wake (``Delivery.wake``), see ``sources.mns_trigger``;
 - ``timer``: an FC timer trigger tick (no event; the queue consumer runs on it).
+
+A CloudEvent from any other ``source`` is refused (one line naming its source and type), never read as an event.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecs_events.errors import BodyTooLargeError, InputError, UnknownFormatError, quote
 from ecs_events.models import EcsEvent, parse_notification
 from ecs_events.sources.decode import MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_BODY_BYTES, load_json, to_bytes
-from ecs_events.sources.eventbridge import eventbridge_field, is_cloud_event, to_notification
+from ecs_events.sources.eventbridge import ECS_SOURCE, eventbridge_field, is_cloud_event, to_notification
+from ecs_events.sources.mns_trigger import is_trigger_item, message_id_of, parse_wake_body, trigger_message
 from ecs_events.sources.timer import TimerTick, is_timer_event
+
+if TYPE_CHECKING:
+    from ecs_events.engine.timers import Wake
 
 
 class Source(str, Enum):
@@ -30,18 +39,21 @@ class Source(str, Enum):
     MNS_TOPIC = "mns-topic"
     MNS_TOPIC_STREAM = "mns-topic-stream"
     EVENTBRIDGE = "eventbridge"
+    MNS_QUEUE_TRIGGER = "mns-queue-trigger"
     TIMER = "timer"
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One thing a body carried: an event, a timer tick, or (inside a batch) the error of one bad item."""
+    """One thing a body carried: an event, a timer tick, an engine timer wake (from a queue trigger message), or
+    (inside a batch) the error of one bad item."""
 
     source: Source
     event: EcsEvent | TimerTick | None = None
     error: InputError | None = None
     message_id: str | None = None
     index: int = 0  # position in a batch
+    wake: Wake | None = None
 
     @property
     def is_timer(self) -> bool:
@@ -51,10 +63,22 @@ class Delivery:
         """The flat record ``ecs-events parse --json`` prints: the event's summary plus its source."""
         if self.error is not None:
             return {"source": self.source.value, "index": self.index, "error": str(self.error)}
+        if self.wake is not None:
+            return {"source": self.source.value, **_wake_summary(self.wake, self.message_id)}
         if isinstance(self.event, TimerTick):
             return {"source": self.source.value, **self.event.summary()}
         assert self.event is not None
         return {"source": self.source.value, **self.event.summary()}
+
+
+def _wake_summary(wake: Wake, message_id: str | None) -> dict[str, Any]:
+    """Same keys as an event's summary, so a wake prints in line with events."""
+    from ecs_events.models.times import iso_utc
+
+    empty = dict.fromkeys(("event_type", "status", "level", "instance_id", "disk_id", "snapshot_id", "not_before",
+                           "region", "account"))  # fmt: skip
+    return {"id": message_id, "name": "wake", "kind": "wake", **empty, "event_time": iso_utc(wake.at),
+            "saga": wake.saga}  # fmt: skip
 
 
 def _is_notification(obj: dict[str, Any]) -> bool:
@@ -83,6 +107,12 @@ def _inner(value: Any, *, source: Source, field: str) -> Any:
 
 
 def _from_cloud_event(obj: dict[str, Any]) -> Delivery:
+    if obj.get("source") != ECS_SOURCE:
+        raise UnknownFormatError(
+            f"a CloudEvent from source {quote(obj.get('source'), 60)} of type {quote(obj.get('type'), 60)} is neither "
+            f"an ECS event (source {ECS_SOURCE!r}) nor an MNS queue trigger message",
+            source=Source.EVENTBRIDGE.value,
+        )
     try:
         event = parse_notification(to_notification(obj), source=Source.EVENTBRIDGE.value)
     except InputError as exc:
@@ -94,6 +124,27 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _from_trigger(obj: dict[str, Any]) -> Delivery:
+    """One MNS queue trigger item: its message body is a timer wake, or a notification (or anything a queue message
+    may be) raw or base64; errors name the item's field (``data.messageBody.content.notBefore``)."""
+    source = Source.MNS_QUEUE_TRIGGER
+    message = trigger_message(obj)
+    wake = parse_wake_body(message.body)
+    if wake is not None:
+        return Delivery(source, wake=wake, message_id=message.message_id)
+    inner = _inner(message.body, source=source, field=message.field)
+    if not isinstance(inner, dict):
+        raise UnknownFormatError(f"expected a JSON object, got {type(inner).__name__}", source=source.value,
+                                 field=message.field)  # fmt: skip
+    if is_trigger_item(inner):
+        raise UnknownFormatError("a queue trigger message inside another", source=source.value, field=message.field)
+    try:
+        delivery = _from_object(inner, source, False)
+    except InputError as exc:
+        raise exc.within(source.value, message.field) from None
+    return replace(delivery, source=source, message_id=message.message_id or delivery.message_id)
+
+
 def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> Delivery:
     # The plain notification first: it is what arrives most, and no other format has both name and content.
     if _is_notification(obj):
@@ -101,6 +152,8 @@ def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> 
         return Delivery(source, parse_notification(obj, source=source.value), message_id=_text(obj.get("id")))
     if is_timer_event(obj):
         return Delivery(Source.TIMER, TimerTick.from_wire(obj))
+    if is_trigger_item(obj):
+        return _from_trigger(obj)
     if is_cloud_event(obj):
         return _from_cloud_event(obj)
     if _is_topic_json(obj):
@@ -140,9 +193,10 @@ def unwrap(body: bytes | bytearray | memoryview | str, *, hint: Source | None = 
 
 
 def _unwrap_batch(items: Sequence[Any], hint: Source | None) -> list[Delivery]:
-    """A batch (an EventBridge push, unless ``hint`` says otherwise). Every delivery of the batch, good or bad,
-    carries the batch's source; an error names the item (``[3].data.notBefore``)."""
-    batch = hint or Source.EVENTBRIDGE
+    """A batch (an EventBridge push, or an MNS queue trigger's when an item is one of its messages, unless ``hint``
+    says otherwise). Every delivery of the batch, good or bad, carries the batch's source; an error names the item
+    (``[3].data.notBefore``)."""
+    batch = hint or _batch_source(items)
     if not items:
         raise UnknownFormatError("empty batch", source=batch.value)
     if len(items) > MAX_BATCH_ITEMS:  # load_json refuses these already; kept for callers passing a list
@@ -159,10 +213,23 @@ def _unwrap_batch(items: Sequence[Any], hint: Source | None) -> list[Delivery]:
         try:
             delivery = _from_object(item, hint, False)
         except InputError as exc:
-            out.append(Delivery(batch, error=exc.within(batch.value, f"[{index}]"), index=index))
+            message_id = message_id_of(item) if is_trigger_item(item) else None
+            out.append(Delivery(batch, error=exc.within(batch.value, f"[{index}]"), message_id=message_id, index=index))
             continue
-        out.append(Delivery(batch, delivery.event, message_id=delivery.message_id, index=index))
+        out.append(replace(delivery, source=batch, index=index))
     return out
+
+
+def _batch_source(items: Sequence[Any]) -> Source:
+    for item in items[:MAX_BATCH_ITEMS]:
+        if isinstance(item, dict) and is_trigger_item(item):
+            return Source.MNS_QUEUE_TRIGGER
+    return Source.EVENTBRIDGE
+
+
+def is_queue_trigger(deliveries: Sequence[Delivery]) -> bool:
+    """These deliveries came from an MNS queue trigger (see ``ecs_events.handlers``)."""
+    return any(d.source is Source.MNS_QUEUE_TRIGGER for d in deliveries)
 
 
 def parse_events(body: bytes | str, *, hint: Source | None = None) -> list[EcsEvent]:
@@ -183,6 +250,7 @@ __all__ = [
     "Delivery",
     "Source",
     "TimerTick",
+    "is_queue_trigger",
     "parse_events",
     "unwrap",
 ]

@@ -9,6 +9,8 @@ from typing import Any
 
 from ecs_events.errors import EventValidationError
 
+ECS_SOURCE = "acs.ecs"  # the only CloudEvent source that is an ECS event
+
 _SUBJECT_KEYS = (("instanceId", "instance"), ("ecsInstanceId", "instance"), ("resourceId", "instance"),
                  ("diskId", "disk"), ("snapshotId", "snapshot"))  # fmt: skip
 

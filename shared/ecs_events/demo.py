@@ -63,6 +63,7 @@ PREEMPT_AT = timedelta(minutes=30)
 STALL_AT, STALL_FOR = timedelta(minutes=75), timedelta(minutes=20)
 RUN_FOR = timedelta(hours=2, minutes=10)  # past notBefore: the platform would have acted by then
 STEP_SECONDS = 60
+RECONCILE_EVERY = timedelta(minutes=5)  # the reconciler function's default timer
 
 
 @dataclass
@@ -237,10 +238,14 @@ def scenario(world: World, start: datetime) -> list[tuple[datetime, str, Callabl
 
 def run_clock(world: World, progress: Progress) -> float:
     """Advance the cloud clock in steps, firing the scenario and consuming the queue until idle after each."""
+    from ecs_events.app import reconciler_for
+
     cloud, consumer = world.cloud, world.app.consumer
+    reconciler = reconciler_for(world.app)
     start = cloud.clock.now()
     pending = scenario(world, start)
     handled = 0
+    next_pass, passes = start, 0
     while True:
         now = cloud.clock.now()
         while pending and pending[0][0] <= now:
@@ -248,6 +253,13 @@ def run_clock(world: World, progress: Progress) -> float:
             act()
             world.story.append(f"{hms(now)}  {what}")
         report = consumer.run(until_idle=True, wait_seconds=0)
+        if now >= next_pass:  # the reconciler function's timer (every 5 minutes)
+            passed = reconciler.run_once()
+            passes += 1
+            next_pass = now + RECONCILE_EVERY
+            acted = passed.woken or passed.restores_finished or passed.started or passed.deadlines_enforced
+            if acted or passes == 1:
+                world.story.append(f"{hms(now)}  reconciler pass {passes}: {passed.summary().split(': ', 1)[1]}")
         handled += report.handled
         active = sum(1 for d in world.app.store.scan("saga/") if d.value.get("status") == "active")
         sagas = len(world.app.store.scan("saga/"))
@@ -257,6 +269,7 @@ def run_clock(world: World, progress: Progress) -> float:
             break
         cloud.advance(STEP_SECONDS)
     progress.done()
+    world.story.append(f"{hms(cloud.clock.now())}  reconciler: {passes} passes, one every {RECONCILE_EVERY}")
     return (cloud.clock.now() - start).total_seconds()
 
 

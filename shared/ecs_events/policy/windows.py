@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from ecs_events.policy.cron import CronSpec
-from ecs_events.policy.durations import Duration, format_duration
+from ecs_events.policy.durations import bounded, format_duration
+from ecs_events.policy.errors import shown
+from ecs_events.policy.limits import WINDOW_DURATION
 
 HORIZON_DAYS = 400
-MAX_CRON_DURATION = timedelta(days=7)
 _DAILY = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _DAY = timedelta(days=1)
 Slot = tuple[datetime, datetime]
@@ -38,7 +40,7 @@ def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (expected an IANA name like Asia/Shanghai or UTC)") from None
+        raise ValueError(f"unknown time zone {shown(name)} (expected an IANA name like Asia/Shanghai or UTC)") from None
 
 
 def parse_daily(text: str) -> tuple[int, int]:
@@ -49,9 +51,9 @@ def parse_daily(text: str) -> tuple[int, int]:
         start, end = start_h * 60 + start_m, end_h * 60 + end_m
         if start_h < 24 and start_m < 60 and end_m < 60 and (end_h < 24 or end == 1440):
             if start % 1440 == end % 1440:
-                raise ValueError(f"start and end are the same time of day in {text!r}")
+                raise ValueError(f"start and end are the same time of day in {shown(text)}")
             return start, end
-    raise ValueError(f"expected HH:MM-HH:MM, got {text!r}")
+    raise ValueError(f"expected HH:MM-HH:MM, got {shown(text)}")
 
 
 class Window(BaseModel):
@@ -62,7 +64,7 @@ class Window(BaseModel):
 
     daily: str | None = None
     cron: str | None = None
-    duration: Duration | None = Field(default=None, validate_default=True)
+    duration: Annotated[timedelta, bounded(WINDOW_DURATION)] | None = Field(default=None, validate_default=True)
     timezone: str = "UTC"
 
     _zone: ZoneInfo = PrivateAttr()
@@ -90,8 +92,6 @@ class Window(BaseModel):
             raise ValueError("a cron window needs a duration, like 3h")
         if value is not None and info.data.get("daily") is not None:
             raise ValueError("a daily window has no duration (its end time says it)")
-        if value is not None and not timedelta(0) < value <= MAX_CRON_DURATION:
-            raise ValueError(f"expected more than 0s and at most 7d, got {format_duration(value)}")
         return value
 
     @field_validator("timezone")

@@ -185,7 +185,7 @@ def test_parse_policy_names_its_source() -> None:
         ),
         (
             'window: {cron: "0 2 * * 6", duration: 8d}',
-            "policy.yaml: field window.duration: expected more than 0s and at most 7d, got 8d",
+            "policy.yaml: field window.duration: expected more than 0s and at most 7d, got '8d'",
         ),
         (
             'window: {cron: "0 2 * *", duration: 1h}',
@@ -256,7 +256,7 @@ def test_parse_policy_names_its_source() -> None:
         ),
         (
             "pre_reboot_command: {content: ls, timeout: 2d}",
-            "policy.yaml: field pre_reboot_command.timeout: expected 10s to 1d (Cloud Assistant's range), got 2d",
+            "policy.yaml: field pre_reboot_command.timeout: expected 10s to 1d (Cloud Assistant's range), got '2d'",
         ),
         (
             "accept_inquiring: maybe",

@@ -71,17 +71,18 @@ def test_naive_datetimes_are_refused() -> None:
 def test_dst_spring_forward_day_window_starts_when_the_clock_jumps() -> None:
     # America/New_York, 2024-03-10: 02:00 EST -> 03:00 EDT (07:00 UTC). 02:00 does not exist that day.
     window = daily("02:00-05:00", "America/New_York")
-    assert window.next_slot(utc(2024, 3, 10, 0)) == (utc(2024, 3, 10, 7), utc(2024, 3, 10, 9))  # 2 hours long
+    # a start in the gap moves forward by it and the slot keeps its length: 03:00-06:00 EDT (more in test_policy_dst)
+    assert window.next_slot(utc(2024, 3, 10, 0)) == (utc(2024, 3, 10, 7), utc(2024, 3, 10, 10))
     assert window.next_slot(utc(2024, 3, 9, 0)) == (utc(2024, 3, 9, 7), utc(2024, 3, 9, 10))  # EST: 3 hours
     assert window.next_slot(utc(2024, 3, 11, 0)) == (utc(2024, 3, 11, 6), utc(2024, 3, 11, 9))  # EDT: 3 hours
-    # a start inside the gap moves forward by the gap
     assert daily("02:30-04:00", "America/New_York").next_slot(utc(2024, 3, 10, 0))[0] == utc(2024, 3, 10, 7, 30)
 
 
 def test_dst_fall_back_day_ambiguous_time_is_the_first_occurrence() -> None:
-    # America/New_York, 2024-11-03: 02:00 EDT -> 01:00 EST (06:00 UTC); 01:30 happens twice.
+    # America/New_York, 2024-11-03: 02:00 EDT -> 01:00 EST (06:00 UTC); 01:30 happens twice: the first one, and the
+    # slot lasts its 1h30 (ending 02:00 EST on the clock instead of 03:00)
     window = daily("01:30-03:00", "America/New_York")
-    assert window.next_slot(utc(2024, 11, 3, 0)) == (utc(2024, 11, 3, 5, 30), utc(2024, 11, 3, 8))  # 2h30
+    assert window.next_slot(utc(2024, 11, 3, 0)) == (utc(2024, 11, 3, 5, 30), utc(2024, 11, 3, 7))
     assert window.next_slot(utc(2024, 11, 4, 0)) == (utc(2024, 11, 4, 6, 30), utc(2024, 11, 4, 8))
 
 
@@ -259,7 +260,7 @@ def _brute_force(not_before: datetime, now: datetime, window: Window, lead: time
     deadline = not_before - lead
     zone_day = now.astimezone(window._zone).date()
     days = [zone_day + timedelta(days=offset) for offset in range(-10, (deadline - now).days + 3)]
-    fitting = [start for day in days for start, end in window._day_slots(day) if now < end <= deadline]
+    fitting = [start for day in days for start, end in window.slots_on(day) if now < end <= deadline]
     return max(min(fitting), now) if fitting else max(deadline, now)
 
 

@@ -2,7 +2,8 @@
 
 ``load_policy(path)`` -> ``Policy``; ``Policy.resolve(event_type, tags)`` -> ``Effective`` (defaults, then the
 matching ``events:`` overrides, then the instance's tags); ``reboot_at(not_before, now, window, lead)`` picks when to
-start; ``Window.next_slot(after)`` lists window slots. Every key is documented in ``events/policies/example.yaml``.
+start; ``Window.next_slot(after)`` and ``Window.slots_on(day)`` list window slots. Every key is documented in
+``events/policies/example.yaml``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, time
 
+from ecs_events.policy.errors import shown
+
 _MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
 _DAYS = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
 _MACROS = {
@@ -55,9 +57,8 @@ class CronSpec:
         text = _MACROS.get(expression.strip().lower(), expression)
         parts = text.split()
         if len(parts) != len(_FIELDS):
-            raise ValueError(
-                f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)} in {expression!r}"
-            )
+            fields = "minute hour day-of-month month day-of-week"
+            raise ValueError(f"expected 5 fields ({fields}), got {len(parts)} in {shown(expression)}")
         values = [_parse_field(part, *field) for part, field in zip(parts, _FIELDS, strict=True)]
         spec = cls(
             expression=expression,
@@ -70,7 +71,7 @@ class CronSpec:
             weekdays_star=parts[4].startswith("*"),
         )
         if not spec._can_fire():
-            raise ValueError(f"{expression!r} never fires (no month has those days)")
+            raise ValueError(f"{shown(expression)} never fires (no month has those days)")
         return spec
 
     def matches_day(self, day: date) -> bool:
@@ -105,7 +106,7 @@ def _parse_item(item: str, name: str, low: int, high: int, names: dict[str, int]
     step = 1
     if slash:
         if not step_text.isdigit() or int(step_text) == 0:
-            raise ValueError(f"{name}: bad step {step_text!r} in {item!r}")
+            raise ValueError(f"{name}: bad step {shown(step_text)} in {shown(item)}")
         step = int(step_text)
     if base == "*":
         return range(low, high + 1, step)
@@ -115,7 +116,7 @@ def _parse_item(item: str, name: str, low: int, high: int, names: dict[str, int]
     if dash and name == "day-of-week" and last == 0 < first:
         last = 7  # FRI-SUN: Sunday as the week's end
     if last < first:
-        raise ValueError(f"{name}: range {base!r} runs backwards")
+        raise ValueError(f"{name}: range {shown(base)} runs backwards")
     return range(first, last + 1, step)
 
 
@@ -124,7 +125,7 @@ def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
     if upper in names:
         return names[upper]
     if not upper.isdigit():
-        raise ValueError(f"{name}: {text!r} is not a number" + (" or a name" if names else ""))
+        raise ValueError(f"{name}: {shown(text)} is not a number" + (" or a name" if names else ""))
     number = int(upper)
     if not low <= number <= high:
         raise ValueError(f"{name}: {number} is out of range {low}-{high}")

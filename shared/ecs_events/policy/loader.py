@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ecs_events.policy.errors import FieldValueError, PolicyError
+from ecs_events.policy.errors import FieldValueError, PolicyError, shown
 from ecs_events.policy.model import Policy
 
 
@@ -60,11 +60,34 @@ def _load_yaml(text: str, file: str) -> Any:
             if key in seen:
                 mark = key_node.start_mark
                 where = f"{file}:{mark.line + 1}:{mark.column + 1}"
-                raise PolicyError(f"key {key!r} given twice in one mapping", file=where) from None
+                raise PolicyError(f"key {shown(key)} given twice in one mapping", file=where) from None
             seen.add(key)
         return loader.construct_mapping(node)
 
+    def readable(kind: str, construct: Any) -> Any:
+        """A scalar constructor that reports what YAML itself cannot read (``2026-02-30``, an int of 5000 digits:
+        PyYAML raises a bare ValueError for those) as a PolicyError at the value."""
+
+        def construct_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+            try:
+                return construct(loader, node)
+            except (ValueError, OverflowError) as exc:
+                mark = node.start_mark
+                reason = str(exc).split(";")[0].split(":")[0]
+                where = f"{file}:{mark.line + 1}:{mark.column + 1}"
+                raise PolicyError(
+                    f"invalid YAML: {shown(node.value)} is not a valid {kind} ({reason})", file=where
+                ) from None
+
+        return construct_scalar
+
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    for tag, kind, construct in (
+        ("int", "integer", yaml.SafeLoader.construct_yaml_int),
+        ("float", "number", yaml.SafeLoader.construct_yaml_float),
+        ("timestamp", "date", yaml.SafeLoader.construct_yaml_timestamp),
+    ):
+        _Loader.add_constructor(f"tag:yaml.org,2002:{tag}", readable(kind, construct))
     try:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
@@ -101,5 +124,5 @@ def _reason(error: Any) -> str:
         return "required"
     if kind == "value_error":
         return str(message).removeprefix("Value error, ")
-    shown = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else type(value).__name__
-    return f"{message}, got {shown}"
+    quoted = shown(value) if isinstance(value, (str, int, float, bool)) or value is None else type(value).__name__
+    return f"{message}, got {quoted}"

@@ -16,14 +16,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from ecs_events.policy.durations import Duration, format_duration
-from ecs_events.policy.errors import FieldValueError
+from ecs_events.policy import limits
+from ecs_events.policy.durations import bounded, format_duration
+from ecs_events.policy.errors import FieldValueError, shown
 from ecs_events.policy.families import FAMILIES, KNOWN_EVENT_TYPES, canonical_event_type, family_of
 from ecs_events.policy.tags import tag_overrides
 from ecs_events.policy.windows import Window
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", strict=True)
 _GLOB_CHARS = frozenset("*?[")
+# Every duration setting is bounded (limits.py): no value the file accepts can overflow the engine's arithmetic.
+Lead = Annotated[timedelta, bounded(limits.LEAD)]
+DrainPeriod = Annotated[timedelta, bounded(limits.DRAIN_PERIOD)]
+MaxDrain = Annotated[timedelta, bounded(limits.MAX_DRAIN)]
+PollInterval = Annotated[timedelta, bounded(limits.POLL_INTERVAL)]
+CommandTimeout = Annotated[timedelta, bounded(limits.COMMAND_TIMEOUT)]
 
 
 class Command(BaseModel):
@@ -33,20 +40,13 @@ class Command(BaseModel):
 
     content: str = Field(min_length=1)
     type: Literal["RunShellScript", "RunBatScript", "RunPowerShellScript"] = "RunShellScript"
-    timeout: Duration = timedelta(seconds=60)
+    timeout: CommandTimeout = timedelta(seconds=60)
 
     @field_validator("content")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("expected a script, got only white space")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout_range(cls, value: timedelta) -> timedelta:
-        if not timedelta(seconds=10) <= value <= timedelta(days=1):
-            raise ValueError(f"expected 10s to 1d (Cloud Assistant's range), got {format_duration(value)}")
         return value
 
 
@@ -86,8 +86,8 @@ class EventOverride(BaseModel):
     model_config = _STRICT
 
     window: Window | None = None
-    lead: Duration = timedelta(0)
-    drain_period: Duration = timedelta(0)
+    lead: Lead = timedelta(0)
+    drain_period: DrainPeriod = timedelta(0)
     snapshot: bool = False
     skip: bool = False
     accept_inquiring: bool = False
@@ -135,23 +135,16 @@ class Policy(BaseModel):
     model_config = _STRICT
 
     window: Window | None = None
-    lead: Duration = timedelta(minutes=30)
-    drain_period: Duration = timedelta(seconds=60)
-    max_drain: Duration = timedelta(hours=2)
-    poll_interval: Duration = timedelta(seconds=15)
+    lead: Lead = timedelta(minutes=30)
+    drain_period: DrainPeriod = timedelta(seconds=60)
+    max_drain: MaxDrain = timedelta(hours=2)
+    poll_interval: PollInterval = timedelta(seconds=15)
     budget: Budget = Budget()
     snapshot: Annotated[Snapshots, BeforeValidator(_all_families)] = Snapshots()
     pre_reboot_command: Command | None = None
     accept_inquiring: bool = False
     self_redeploy: bool = False
     events: dict[str, EventOverride] = {}
-
-    @field_validator("max_drain", "poll_interval")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("expected more than 0s")
-        return value
 
     @field_validator("events")
     @classmethod
@@ -166,11 +159,11 @@ class Policy(BaseModel):
             )
             if not known:
                 raise ValueError(
-                    f"unknown event type {key!r} (expected e.g. SystemMaintenance.Reboot, Disk:Stalled, "
+                    f"unknown event type {shown(key)} (expected e.g. SystemMaintenance.Reboot, Disk:Stalled, "
                     "PreemptibleInstanceInterruption, or a glob matching one like SystemFailure.*)"
                 )
             if name in canonical:
-                raise ValueError(f"{spelled[name]!r} and {key!r} are the same event type")
+                raise ValueError(f"{shown(spelled[name])} and {shown(key)} are the same event type")
             canonical[name], spelled[name] = override, key
         return canonical
 

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ecs_events.policy.durations import parse_duration
+from ecs_events.policy.errors import shown
+from ecs_events.policy.limits import LEAD
 from ecs_events.policy.windows import Window
 
 _BOOLS = {"true": True, "false": False}
@@ -37,11 +39,11 @@ def _parse_bool(value: str) -> bool:
     try:
         return _BOOLS[value.strip().lower()]
     except KeyError:
-        raise ValueError(f"expected true or false, got {value!r}") from None
+        raise ValueError(f"expected true or false, got {shown(value)}") from None
 
 
 def _parse_lead(value: str) -> object:
-    return parse_duration(value.strip())
+    return parse_duration(value.strip(), LEAD)
 
 
 _PARSERS = {"window": parse_window_tag, "lead": _parse_lead, "snapshot": _parse_bool, "skip": _parse_bool}

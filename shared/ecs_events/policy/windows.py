@@ -2,15 +2,22 @@
 
 A window is either ``daily: "HH:MM-HH:MM"`` (an end at or before the start crosses midnight: ``22:00-02:00``) or
 ``cron: "<5 fields>"`` + ``duration``, in an IANA ``timezone`` (default UTC). Slots are computed on the local calendar
-and returned as aware UTC datetimes.
+and returned as aware UTC datetimes; ``slots_on(day)`` lists one local day's, ``next_slot(after)`` finds the next.
 
-Daylight saving time, what we chose and why (the reading PEP 495 gives ``fold=0``, so it is also what zoneinfo does):
-- a wall time that does not exist (the spring-forward gap) is read with the offset from before the change, i.e. it
-  moves forward by the gap: in America/New_York on 2024-03-10 a window starting 02:00 starts at 03:00 EDT, the moment
-  the clock jumps; 02:30 becomes 03:30. The window still happens that day, shorter by the gap.
-- a wall time that happens twice (the fall-back overlap) means its first occurrence; a window spanning the overlap is
-  an hour longer that day.
-- a cron slot lasts ``duration`` of real time from its start, whatever the clock does meanwhile.
+Daylight saving time: ONE rule, the same for daily and cron windows (a daily window is the cron ``M H * * *`` with
+its clock-face length as the duration):
+- a slot starts at the window's start time on the local calendar and lasts the window's length in REAL time (a daily
+  window's end - start on the clock face, a cron window's ``duration``), whatever the clock does meanwhile;
+- a start time that does not exist that day (the spring-forward gap) moves forward by the gap, the PEP 495 ``fold=0``
+  reading: in Europe/Berlin on 2026-03-29 a ``02:00-03:00`` window runs 03:00-04:00 CEST, ``02:30`` starts at 03:30;
+  a window that starts before the gap and ends in it (``01:30-02:30``) runs 01:30 CET-03:30 CEST, still an hour;
+- a start time that happens twice (the autumn repeated hour) means its first occurrence, and only that one: each
+  slot happens once, never again on the repeated pass (a cron time in that hour fires once);
+- so on the two change days a daily slot keeps its length and its clock-face END moves by the change (spring
+  ``01:00-04:00`` ends 05:00 CEST; autumn ``01:00-04:00`` ends 03:00 CET); every other day it is exactly the window;
+- a daily slot never runs into the next day's slot (only a window of nearly 24 hours over a change can): it is cut
+  at the next start. Cron slots are not cut (``*/15`` for 1h overlap by design); two cron times landing on the same
+  instant (``0 2,3`` on a spring-forward day) are one slot.
 Slots are searched over a bounded horizon (``HORIZON_DAYS``); a cron that fires rarer than that (``0 0 29 2 *``) may
 have no slot, and ``next_slot`` then returns None.
 """
@@ -19,15 +26,17 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from ecs_events.policy.cron import CronSpec
-from ecs_events.policy.durations import Duration, format_duration
+from ecs_events.policy.durations import bounded, format_duration
+from ecs_events.policy.errors import shown
+from ecs_events.policy.limits import WINDOW_DURATION
 
 HORIZON_DAYS = 400
-MAX_CRON_DURATION = timedelta(days=7)
 _DAILY = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _DAY = timedelta(days=1)
 Slot = tuple[datetime, datetime]
@@ -38,7 +47,7 @@ def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (expected an IANA name like Asia/Shanghai or UTC)") from None
+        raise ValueError(f"unknown time zone {shown(name)} (expected an IANA name like Asia/Shanghai or UTC)") from None
 
 
 def parse_daily(text: str) -> tuple[int, int]:
@@ -49,9 +58,9 @@ def parse_daily(text: str) -> tuple[int, int]:
         start, end = start_h * 60 + start_m, end_h * 60 + end_m
         if start_h < 24 and start_m < 60 and end_m < 60 and (end_h < 24 or end == 1440):
             if start % 1440 == end % 1440:
-                raise ValueError(f"start and end are the same time of day in {text!r}")
+                raise ValueError(f"start and end are the same time of day in {shown(text)}")
             return start, end
-    raise ValueError(f"expected HH:MM-HH:MM, got {text!r}")
+    raise ValueError(f"expected HH:MM-HH:MM, got {shown(text)}")
 
 
 class Window(BaseModel):
@@ -62,7 +71,7 @@ class Window(BaseModel):
 
     daily: str | None = None
     cron: str | None = None
-    duration: Duration | None = Field(default=None, validate_default=True)
+    duration: Annotated[timedelta, bounded(WINDOW_DURATION)] | None = Field(default=None, validate_default=True)
     timezone: str = "UTC"
 
     _zone: ZoneInfo = PrivateAttr()
@@ -90,8 +99,6 @@ class Window(BaseModel):
             raise ValueError("a cron window needs a duration, like 3h")
         if value is not None and info.data.get("daily") is not None:
             raise ValueError("a daily window has no duration (its end time says it)")
-        if value is not None and not timedelta(0) < value <= MAX_CRON_DURATION:
-            raise ValueError(f"expected more than 0s and at most 7d, got {format_duration(value)}")
         return value
 
     @field_validator("timezone")
@@ -125,7 +132,7 @@ class Window(BaseModel):
             # Slots of a later day start after its local midnight, give or take a DST shift: once past, stop.
             if best is not None and self._to_utc(day, time(0)) - _DAY > best[0]:
                 break
-            for start, end in self._day_slots(day):
+            for start, end in self.slots_on(day):
                 if end > after and (best is None or start < best[0]):
                     best = (start, end)
         return best
@@ -134,26 +141,23 @@ class Window(BaseModel):
         """How many days before ``after`` a slot containing it may have started (plus one for DST)."""
         return 2 if self._span is not None else (self.duration or _DAY).days + 2
 
-    def _day_slots(self, day: date) -> list[Slot]:
+    def slots_on(self, day: date) -> list[Slot]:
+        """The slots whose start time falls on ``day`` of the local calendar, in order (see the DST rule above)."""
         if self._span is not None:
             start_min, end_min = self._span
-            if end_min <= start_min:
-                end_min += 1440
-            start = self._local(day, start_min)
-            end = self._local(day, end_min)
+            at = time(start_min // 60, start_min % 60)
+            start = self._to_utc(day, at)
+            end = min(start + timedelta(minutes=(end_min - start_min) % 1440), self._to_utc(day + _DAY, at))
             return [(start, end)] if end > start else []
         cron = self._cron
         if cron is None or self.duration is None or not cron.matches_day(day):
             return []
         duration = self.duration
-        return [(start, start + duration) for start in (self._to_utc(day, at) for at in cron.times())]
-
-    def _local(self, day: date, minutes: int) -> datetime:
-        extra_days, minute_of_day = divmod(minutes, 1440)
-        return self._to_utc(day + timedelta(days=extra_days), time(minute_of_day // 60, minute_of_day % 60))
+        return [(start, start + duration) for start in sorted({self._to_utc(day, at) for at in cron.times()})]
 
     def _to_utc(self, day: date, at: time) -> datetime:
-        """A local wall time as UTC, fold=0 (see the module docstring for gaps and overlaps)."""
+        """A local wall time as UTC, fold=0: a time in a gap moves forward by the gap, a repeated time is its first
+        occurrence (the module docstring)."""
         return datetime.combine(day, at).replace(tzinfo=self._zone, fold=0).astimezone(timezone.utc)
 
 

@@ -77,6 +77,7 @@ def open_existing(url: str) -> Store | None:
 
 
 def _in_flight(saga: Saga, now: Callable[[], datetime]) -> dict[str, Any]:
+    from ecs_events.engine.reconciler import stuck
     from ecs_events.models.times import iso_utc
 
     step = saga.current
@@ -97,6 +98,7 @@ def _in_flight(saga: Saga, now: Callable[[], datetime]) -> dict[str, Any]:
         "drained": saga.drained,
         "drain_deadline": iso_utc(saga.drain_deadline) if saga.drained else None,
         "started_at": iso_utc(saga.created_at),
+        "stuck": stuck(saga, now()),
     }
 
 
@@ -132,7 +134,7 @@ def _drained(store: Store) -> list[dict[str, Any]]:
     out = []
     for doc in drained_now(store):
         members = [
-            {k: m.get(k) for k in ("lb_id", "group_id", "port", "weight")}
+            {k: m.get(k) for k in ("kind", "lb_id", "group_id", "port", "weight", "state", "reason")}
             for m in doc.value.get("memberships", [])
             if isinstance(m, dict)
         ]
@@ -142,6 +144,8 @@ def _drained(store: Store) -> list[dict[str, Any]]:
                 "memberships": members,
                 "holders": list(doc.value.get("holders", [])),
                 "since": doc.value.get("since"),
+                "deadline": doc.value.get("deadline"),
+                "restoring": not doc.value.get("holders"),
             }
         )
     return out
@@ -211,7 +215,7 @@ def empty() -> dict[str, Any]:
 def _where(m: dict[str, Any]) -> str:
     group = m.get("group_id") or "default group"
     port = f":{m['port']}" if m.get("port") is not None else ""
-    return f"{m.get('lb_id')} {group}{port}"
+    return f"{(m.get('kind') or 'clb').upper()} {m.get('lb_id')} {group}{port}"
 
 
 def readable(status: dict[str, Any]) -> list[str]:
@@ -222,7 +226,7 @@ def readable(status: dict[str, Any]) -> list[str]:
     if status["in_flight"]:
         lines.append(f"in flight ({len(status['in_flight'])}):")
         for s in status["in_flight"]:
-            lines.append(f"  {s['key']}  {s['event']}  [{s['playbook']}]")
+            lines.append(f"  {s['key']}  {s['event']}  [{s['playbook']}]" + ("  STUCK" if s["stuck"] else ""))
             detail = f" ({s['step_detail']})" if s["step_detail"] else ""
             lines.append(
                 f"    step {s['step_index']}/{s['steps']} {s['step'] or '-'}{detail}, next due {s['next_due'] or '-'}, "
@@ -238,8 +242,13 @@ def readable(status: dict[str, Any]) -> list[str]:
     if status["drained"]:
         lines.append(f"drained ({len(status['drained'])}):")
         for d in status["drained"]:
-            lines.append(f"  {d['instance_id']}  since {d['since']}  held by {', '.join(d['holders']) or '-'}")
-            lines += [f"    {_where(m)}  original weight {m.get('weight')}" for m in d["memberships"]]
+            held = "restoring (no holder)" if d["restoring"] else f"held by {', '.join(d['holders'])}"
+            lines.append(f"  {d['instance_id']}  since {d['since']}  until {d['deadline'] or '-'}  {held}")
+            lines += [
+                f"    {_where(m)}  original weight {m.get('weight')}  {m.get('state') or 'drained'}"
+                + (f" ({m['reason']})" if m.get("reason") else "")
+                for m in d["memberships"]
+            ]
     if status["budgets"]:
         lines.append("disruption budgets in use:")
         for b in status["budgets"]:

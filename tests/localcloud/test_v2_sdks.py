@@ -280,6 +280,33 @@ def test_every_ecs_action_through_the_v2_sdk(localcloud: LocalCloud, ecs: V2) ->
     )
     assert {e.instance_id for e in events.instance_system_event_set.instance_system_event_type} == {a, b}
 
+    # tags, both generations of the tag API
+    ecs.call(
+        m.TagResourcesRequest(
+            region_id=region,
+            resource_type="instance",
+            resource_id=[a],
+            tag=[m.TagResourcesRequestTag(key="k", value="v")],
+        )
+    )
+    listed_tags = ecs.call(m.ListTagResourcesRequest(region_id=region, resource_type="instance", resource_id=[a]))
+    assert {(t.tag_key, t.tag_value) for t in listed_tags.tag_resources.tag_resource} >= {("k", "v")}
+    ecs.call(m.UntagResourcesRequest(region_id=region, resource_type="instance", resource_id=[a], tag_key=["k"]))
+    ecs.call(
+        m.AddTagsRequest(
+            region_id=region, resource_type="instance", resource_id=a, tag=[m.AddTagsRequestTag(key="old", value="1")]
+        )
+    )
+    ecs.call(
+        m.RemoveTagsRequest(
+            region_id=region,
+            resource_type="instance",
+            resource_id=a,
+            tag=[m.RemoveTagsRequestTag(key="old", value="1")],
+        )
+    )
+    assert localcloud.ecs.instance(a).tags.get("old") is None
+
     ecs.call(m.RebootInstanceRequest(instance_id=a))
     localcloud.advance(60)
     ecs.call(m.StopInstanceRequest(instance_id=a, force_stop=True))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -31,7 +31,20 @@ def _view(instance_id: str) -> SlbView:
 
 def _claim(store: Store, instance_id: str, saga: str) -> drain.Claim:
     view = None if store.get(drain.drain_key(instance_id)) else _view(instance_id)
-    return drain.claim(store, instance_id, saga, view=view, limits=LIMITS, urgent=False, now=NOW)
+    return drain.claim(
+        store, instance_id, saga, view=view, limits=LIMITS, urgent=False, now=NOW, deadline=NOW + timedelta(hours=2)
+    )
+
+
+def _let_go(store: Store, instance_id: str, saga: str) -> bool:
+    """Release ``saga``'s hold; as the last holder, restore every backend and settle (the entry and budget go)."""
+    release = drain.release(store, instance_id, saga)
+    if not store.commit(release.writes):
+        return False
+    if not release.last:
+        return True
+    restored = {m.key: (drain.RESTORED, None) for m in release.pending}
+    return bool(store.commit(drain.settle(store, instance_id, restored).writes))
 
 
 def _holders(store: Store) -> set[str]:
@@ -44,7 +57,7 @@ def test_a_budget_claim_read_before_the_budget_was_deleted_and_re_created_fails(
     assert store.commit(_claim(store, "i-1", "saga-1").writes)
     late = _claim(store, "i-2", "saga-2")  # reads budget/lb-1 = {i-1}, is slow to commit
     assert late.blocked_by == [] and late.fresh
-    assert store.commit(drain.release(store, "i-1", "saga-1").writes)  # last holder: budget/lb-1 deleted
+    assert _let_go(store, "i-1", "saga-1")  # last holder: budget/lb-1 deleted
     assert store.get(drain.budget_key("lb-1")) is None
     assert store.commit(_claim(store, "i-3", "saga-3").writes)  # budget/lb-1 created again = {i-3}
 
@@ -54,8 +67,8 @@ def test_a_budget_claim_read_before_the_budget_was_deleted_and_re_created_fails(
 
     assert store.commit(_claim(store, "i-2", "saga-2").writes)  # read again, claimed again
     assert _holders(store) == {"i-2", "i-3"}
-    assert store.commit(drain.release(store, "i-3", "saga-3").writes)
-    assert store.commit(drain.release(store, "i-2", "saga-2").writes)
+    assert _let_go(store, "i-3", "saga-3")
+    assert _let_go(store, "i-2", "saga-2")
     assert store.scan("") == []  # nothing left holding the load balancer
 
 
@@ -63,15 +76,14 @@ def test_a_drain_join_read_before_the_drain_was_deleted_and_re_created_fails(sto
     assert store.commit(_claim(store, "i-1", "saga-1").writes)
     join = _claim(store, "i-1", "saga-2")  # a second saga joins the drain of i-1, slowly
     assert not join.fresh
-    assert store.commit(drain.release(store, "i-1", "saga-1").writes)  # saga-1 lets go: drain/i-1 deleted
+    assert _let_go(store, "i-1", "saga-1")  # saga-1 lets go: drain/i-1 deleted
     assert store.commit(_claim(store, "i-1", "saga-3").writes)  # a new drain of i-1 by saga-3
 
     assert not store.commit(join.writes)  # saga-1 would hold i-1 forever and saga-3 be forgotten
     current = store.get(drain.drain_key("i-1"))
     assert current is not None and current.value["holders"] == ["saga-3"]
 
-    release = drain.release(store, "i-1", "saga-3")
-    assert release.last and store.commit(release.writes)
+    assert _let_go(store, "i-1", "saga-3")
     assert store.get(drain.drain_key("i-1")) is None  # undrained when its last real holder let go
 
 

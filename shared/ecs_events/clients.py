@@ -2,7 +2,8 @@
 
 ``resolve_credentials`` takes the FC context's service-role credentials (FC 2.0 / 3.0 up to python3.10), else the
 ``ALIBABA_CLOUD_*`` environment variables (FC 3.0 python3.12, local runs). ``Clients`` builds one ``AcsClient``
-(ECS and SLB) and one MNS ``Account`` on first use; with ``settings.localcloud`` every endpoint points at it.
+(ECS, CLB, ALB and NLB: the core client is product-agnostic, each request names its product) and one MNS ``Account``
+on first use; with ``settings.localcloud`` every endpoint points at it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from ecs_events.actions.alb import Alb
+from ecs_events.actions.balancers import Balancers
 from ecs_events.actions.ecs import Ecs
 from ecs_events.actions.mns import Queue
+from ecs_events.actions.nlb import Nlb
 from ecs_events.actions.slb import Slb
 from ecs_events.errors import EcsEventsError
 
@@ -150,7 +154,7 @@ class Clients:
         client._signer = StsTokenSigner(credential) if c.security_token else AccessKeySigner(credential)
         if self._local:
             host = urlsplit(self._local).netloc
-            for product in ("Ecs", "Slb"):
+            for product in ("Ecs", "Slb", "Alb", "Nlb"):
                 client.add_endpoint(region, product, host)
         return client
 
@@ -178,6 +182,16 @@ class Clients:
 
     def slb(self) -> Slb:
         return Slb(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
+
+    def alb(self) -> Alb:
+        return Alb(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
+
+    def nlb(self) -> Nlb:
+        return Nlb(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
+
+    def balancers(self) -> Balancers:
+        """CLB, ALB and NLB behind the ``Slb`` interface (what the engine drains through)."""
+        return Balancers({"clb": self.slb(), "alb": self.alb(), "nlb": self.nlb()})
 
     def queue(self, name: str) -> Queue:
         return Queue(_Lazy(self.mns_account), name)

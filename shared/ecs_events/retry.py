@@ -53,6 +53,12 @@ TRANSIENT_CODES = frozenset(
         "VServerGroupProcessing",
         "OperationBusy",
         "SystemBusy",
+        # ALB / NLB: the server group (load balancer) is still applying an earlier change (its job is running)
+        "IncorrectStatus.ServerGroup",
+        "IncorrectStatus.serverGroup",
+        "IncorrectStatus.LoadBalancer",
+        "IncorrectStatus.loadBalancer",
+        "Conflict.Lock",
         # aliyunsdkcore transport errors (ClientException codes)
         "SDK.HttpError",
         "SDK.ServerUnreachable",
@@ -63,6 +69,7 @@ TRANSIENT_CODES = frozenset(
         "UnkownError",
     }
 )
+NOT_FOUND_PREFIXES = ("ResourceNotFound.",)  # ALB / NLB: ResourceNotFound.ServerGroup, .BackendServer, ...
 NOT_FOUND_CODES = frozenset(
     {"QueueNotExist", "MessageNotExist", "ReceiptHandleError", "InvalidEventId.NoInquiringEventFound"}
 )
@@ -117,7 +124,7 @@ def classify(exc: BaseException) -> Kind:
     code, message, status, _ = facts
     if code.startswith("Throttling") or code in TRANSIENT_CODES or (status is not None and status >= 500):
         return "transient"
-    if code.endswith(".NotFound") or code in NOT_FOUND_CODES:
+    if code.endswith(".NotFound") or code in NOT_FOUND_CODES or code.startswith(NOT_FOUND_PREFIXES):
         return "not_found"
     if code == "InvalidParameter" and "does not exist" in message:  # SLB's answer for a missing VServer group
         return "not_found"

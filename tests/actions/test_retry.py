@@ -54,6 +54,12 @@ def _server(code: str, status: int, message: str = "m") -> ServerException:
         (_server("InvalidEventId.NoInquiringEventFound", 404), "not_found"),
         (_server("InvalidParameter", 400, "The specified VServerGroupId does not exist: rsp-1."), "not_found"),
         (MNSServerException("QueueNotExist", "x", "R", "H"), "not_found"),
+        (_server("IncorrectStatus.ServerGroup", 400), "transient"),  # ALB: the group's job is still running
+        (_server("IncorrectStatus.serverGroup", 400), "transient"),  # NLB spells it so
+        (_server("Conflict.Lock", 400), "transient"),
+        (_server("ResourceNotFound.ServerGroup", 404), "not_found"),
+        (_server("ResourceNotFound.serverGroup", 404), "not_found"),
+        (_server("ResourceNotFound.BackendServer", 404), "not_found"),
         (_server("InvalidParameter", 400), "fatal"),
         (_server("Forbidden.RAM", 403), "fatal"),
         (_server("QuotaExceed.Snapshot", 403), "fatal"),

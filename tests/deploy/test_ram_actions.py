@@ -38,6 +38,12 @@ def _scenarios(world: World, tmp_path: Path, mocker: Any) -> None:
     # the preemptible instance also serves a VServer group, so its removal covers both kinds of membership
     (lb_id,) = cloud.slb.load_balancer_ids(cloud.account_id, cloud.region_id)
     cloud.slb.create_vserver_group(cloud.account_id, cloud.region_id, lb_id, "batch-9000", [(batch[0], 9000, 10)])
+    # an ALB and an NLB server group too: the maintenance drains and restores web-1 there, the preemption removes batch
+    for service in (cloud.alb, cloud.nlb):
+        lb = service.create_load_balancer(cloud.account_id, cloud.region_id, "web")
+        group = service.create_server_group(cloud.account_id, cloud.region_id, "web-80", drain_enabled=True)
+        service.create_listener(cloud.account_id, cloud.region_id, lb, 80, [group])
+        service.place_servers(cloud.account_id, cloud.region_id, group, [(web[0], 80, 100), (batch[0], 80, 10)])
 
     # a scheduled maintenance reboot: drain, pre-reboot command, snapshots, reboot, health, restore
     ecs.create_system_event(web[0], "SystemMaintenance.Reboot", now() + timedelta(hours=1))
@@ -85,6 +91,10 @@ def test_template_policies_grant_exactly_what_the_code_calls(world: World, tmp_p
         "ChangeMessageVisibility", "BatchDeleteMessage", "SendMessage", "DescribeInstanceHistoryEvents",
     ):  # fmt: skip
         assert action in seen, f"no scenario made a {action} call"
+    for product in ("Alb", "Nlb"):
+        for action in ("ListServerGroupServers", "ListServerGroups", "UpdateServerGroupServersAttribute",
+                       "RemoveServersFromServerGroup"):  # fmt: skip
+            assert (product, action) in calls, f"no scenario made an {product} {action} call"
     derived = {ram_action(product, action) for product, action in calls}
     assert code_policy_actions(template("template.yml")) == derived
     assert code_policy_actions(template("s.yaml")) == derived

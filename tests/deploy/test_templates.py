@@ -170,7 +170,7 @@ def test_no_wildcard_action_anywhere(name: str) -> None:
 def test_both_templates_grant_the_same_code_actions() -> None:
     ros, s = code_policy_actions(template("template.yml")), code_policy_actions(template("s.yaml"))
     assert ros == s
-    assert all(a.startswith(("ecs:", "slb:", "mns:")) for a in ros)
+    assert all(a.startswith(("ecs:", "slb:", "alb:", "nlb:", "mns:")) for a in ros)
 
 
 def test_secrets_are_no_echo_parameters() -> None:

@@ -44,7 +44,8 @@ class SnapshotFacts:
 class Membership:
     """One backend entry of one server in one server group. ``group_id`` None is the load balancer's default server
     group (no port). ``weight`` is the weight it had when read: what ``Slb.set_weights(..., None)`` restores.
-    ``type`` is the server's type (``ecs``, ``eni``); ``kind`` the load balancer's (``clb`` today)."""
+    ``type`` is the server's type (CLB ``ecs``, ``eni``; ALB/NLB ``Ecs``); ``kind`` the load balancer's (``clb``,
+    ``alb``, ``nlb``). For ALB and NLB ``lb_id`` and ``group_id`` are both the server group id (the budget unit)."""
 
     lb_id: str
     group_id: str | None
@@ -69,10 +70,13 @@ class Membership:
 @dataclass(frozen=True)
 class SlbView:
     """The memberships of one server, and per load balancer the number of distinct backend servers (default group
-    and VServer groups together): the denominator of the disruption budget."""
+    and VServer groups together): the denominator of the disruption budget. For ALB and NLB the unit is the server
+    group (``Membership.lb_id`` is the group id). ``drain_seconds``: per unit, the connection drain timeout of a
+    group that has connection draining enabled (ALB ``ConnectionDrainConfig``, NLB ``ConnectionDrainTimeout``)."""
 
     memberships: list[Membership]
     lb_sizes: dict[str, int]
+    drain_seconds: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""Every load balancer kind behind one ``Slb``-shaped object: CLB (``Slb``), ALB (``Alb``) and NLB (``Nlb``).
+
+``find`` asks each kind and merges the views (memberships, budget-unit sizes, connection drain timeouts);
+``set_weights``, ``remove`` and ``settled`` hand each membership to its kind (``Membership.kind``). The engine drains
+through this object exactly as through a bare ``Slb``: the method names and arguments are the same.
+
+A kind whose discovery fails fails ``find``: draining from some load balancers and not others would let an instance
+be rebooted while one of them still sends it traffic.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Protocol, runtime_checkable
+
+from ecs_events.actions.types import Membership, SlbView
+
+
+class LoadBalancers(Protocol):
+    """What draining needs of a load balancer API (``Slb``, ``Alb``, ``Nlb`` and ``Balancers`` all have it)."""
+
+    def find(self, instance_id: str) -> SlbView: ...
+    def set_weights(self, memberships: Iterable[Membership], weight: int | None) -> None: ...
+    def remove(self, memberships: Iterable[Membership]) -> None: ...
+
+
+@runtime_checkable
+class Settling(Protocol):
+    """A kind whose changes are asynchronous (ALB, NLB)."""
+
+    def settled(self, memberships: Iterable[Membership], weight: int | None) -> bool: ...
+
+
+class UnknownKindError(ValueError):
+    """A membership of a kind no configured load balancer API handles."""
+
+
+class Balancers:
+    """CLB, ALB and NLB as one: ``kinds`` maps ``Membership.kind`` (``clb``, ``alb``, ``nlb``) to its actions."""
+
+    def __init__(self, kinds: Mapping[str, LoadBalancers]) -> None:
+        self.kinds = dict(kinds)
+
+    def find(self, instance_id: str) -> SlbView:
+        """Every membership of ``instance_id`` on every kind; sizes and drain timeouts per budget unit."""
+        memberships: list[Membership] = []
+        sizes: dict[str, int] = {}
+        drain: dict[str, int] = {}
+        for actions in self.kinds.values():
+            view = actions.find(instance_id)
+            memberships.extend(view.memberships)
+            sizes.update(view.lb_sizes)
+            drain.update(view.drain_seconds)
+        return SlbView(memberships=memberships, lb_sizes=sizes, drain_seconds=drain)
+
+    def set_weights(self, memberships: Iterable[Membership], weight: int | None) -> None:
+        for kind, members in self._by_kind(memberships).items():
+            self.kinds[kind].set_weights(members, weight)
+
+    def remove(self, memberships: Iterable[Membership]) -> None:
+        for kind, members in self._by_kind(memberships).items():
+            self.kinds[kind].remove(members)
+
+    def settled(self, memberships: Iterable[Membership], weight: int | None) -> bool:
+        """Whether every membership carries ``weight`` (None: its saved weight) for good. CLB changes are
+        synchronous (settled once the call returned); ALB and NLB ask the group (``ServerGroups.settled``)."""
+        for kind, members in self._by_kind(memberships).items():
+            actions = self.kinds[kind]
+            if isinstance(actions, Settling) and not actions.settled(members, weight):
+                return False
+        return True
+
+    def _by_kind(self, memberships: Iterable[Membership]) -> dict[str, list[Membership]]:
+        out: dict[str, list[Membership]] = defaultdict(list)
+        for m in memberships:
+            if m.kind not in self.kinds:
+                known = ", ".join(sorted(self.kinds))
+                raise UnknownKindError(f"load balancer kind {m.kind!r} of {m.key}: expected one of {known}")
+            out[m.kind].append(m)
+        return dict(out)

@@ -23,8 +23,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The 2000-instance maintenance storm (tests/reliability/test_storm.py with ECS_EVENTS_SOAK=1); `make test` runs 200.
+# And the invariants over 200 random histories of 50 steps (tests/reliability/test_invariants.py); `make test`: 20 of 25.
 soak: $(STAMP)
-	ECS_EVENTS_SOAK=1 $(BIN)/python -m pytest tests/reliability/test_storm.py -p no:cacheprovider $(PYTEST_ARGS)
+	ECS_EVENTS_SOAK=1 $(BIN)/python -m pytest tests/reliability/test_storm.py tests/reliability/test_invariants.py \
+		-p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared tests bench functions tools

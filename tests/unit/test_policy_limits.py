@@ -281,3 +281,14 @@ def test_any_policy_value_through_a_yaml_file(field: str, value: object) -> None
             load_policy(path)
         except PolicyError as exc:
             assert "\n" not in str(exc) and str(exc).startswith(f"{path}: field ")
+
+
+@pytest.mark.parametrize("zone", ["America", "Europe", "9" * 5000, "../../etc/passwd", "UTC\x00"])
+def test_a_zone_name_the_zone_database_cannot_open_is_a_one_line_error(zone: str) -> None:
+    """Found by the property tests with the tzdata package installed: a folder of the zone database raised
+    IsADirectoryError and a very long name OSError (ENAMETOOLONG), neither of them a ValueError."""
+    from ecs_events.policy.windows import parse_zone
+
+    with pytest.raises(ValueError, match="unknown time zone") as info:
+        parse_zone(zone)
+    assert "\n" not in str(info.value)

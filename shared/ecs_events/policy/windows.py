@@ -43,10 +43,11 @@ Slot = tuple[datetime, datetime]
 
 
 def parse_zone(name: str) -> ZoneInfo:
-    """An IANA zone; ValueError naming what was given otherwise."""
+    """An IANA zone; ValueError naming what was given otherwise. The zone database is files: a folder of it
+    (``America``) or a name too long for the file system raises OSError, not ZoneInfoNotFoundError."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown time zone {shown(name)} (expected an IANA name like Asia/Shanghai or UTC)") from None
 
 

@@ -277,7 +277,7 @@ class History:
             return max(passes, now), True
         return max(at, now), False
 
-    def run_until(self, target: datetime, bound: int = 400) -> None:
+    def run_until(self, target: datetime, bound: int = 5000) -> None:
         self.consume()
         for _ in range(bound):
             if time.monotonic() - self.began > WALL_BUDGET:
@@ -334,8 +334,9 @@ class History:
             setattr(obj, name, dying)
 
     def arm_stall(self) -> None:
-        """The current consumer's next restore call outlasts its lease: meanwhile the standby consumer wakes every
-        active saga and runs a reconciler pass; then the slow one carries on (a zombie, unless it checks)."""
+        """The current consumer's next restore call outlasts its lease: meanwhile the instance's disk stalls (a
+        remediation joins the drain), the standby consumer handles the queue, wakes every active saga and runs a
+        reconciler pass; then the slow one carries on (a zombie, unless it checks)."""
         app, other = self.app, self.standby
         real = app.engine.slb.set_weights
         fired: list[bool] = []
@@ -347,6 +348,12 @@ class History:
                 self.stalls += 1
                 self.down.append(Window(self.now(), self.now() + timedelta(minutes=10)))
                 self.wall_offset += app.engine.lease_seconds + 1
+                iid = next(iter(memberships)).server_id  # meanwhile its disk stalls: a remediation joins the drain
+                if self.alive(iid) and self.cloud.ecs.instance(iid).disk_ids:
+                    disk = self.cloud.ecs.instance(iid).disk_ids[-1]
+                    self.cloud.ecs.inject_disk_event(disk, "Stalled", duration_seconds=600)
+                with contextlib.suppress(Exception):
+                    other.consumer.run(until_idle=True, wait_seconds=0, max_batches=MAX_BATCHES)
                 for doc in other.store.scan("saga/"):
                     if doc.value.get("status") == "active":
                         with contextlib.suppress(Exception):  # busy or failing: the takeover is best effort
@@ -461,7 +468,7 @@ def _time(text: str | None) -> datetime | None:
 
 def check(h: History) -> list[str]:
     problems: list[str] = []
-    calls = [c for n, c in enumerate(h.cloud.call_log.calls()) if n >= h.setup_calls and n not in h.harness_calls]
+    calls = h.cloud.call_log.calls()[h.setup_calls :]  # people's removals included: the replays need them
     problems += check_restored(h, calls)
     problems += check_reboots(h, calls)
     problems += check_budget(h, calls)
@@ -533,6 +540,8 @@ def _claims(h: History) -> dict[str, list[datetime]]:
 
 def _changes(h: History, call: Any) -> list[tuple[Entry, int | None]]:
     """What one successful SLB call did to which entries (None: removed)."""
+    if call.code == "OK" and call.action == "DeleteLoadBalancer":
+        return [(e, None) for e in h.original if h.lb_of(e[0]) == call.params.get("LoadBalancerId")]
     if call.code != "OK" or call.action not in SET_CALLS + REMOVE_CALLS:
         return []
     scope = call.params.get("VServerGroupId") or call.params.get("LoadBalancerId")

@@ -20,6 +20,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +43,8 @@ RECONCILE = timedelta(minutes=5)
 MAX_DRAIN = timedelta(hours=2)  # the default policy's
 LEAD = timedelta(minutes=30)
 SLACK = timedelta(minutes=2)  # consumer polls, drain period, a reboot's seconds
+MAX_BATCHES = 20  # batches of 16 at one instant: far more messages than any history sends
+WALL_BUDGET = 30.0  # seconds of real time one history may take (about 2 normally) before it counts as a livelock
 
 FLEET: dict[str, Any] = {
     "instances": [
@@ -126,6 +129,7 @@ class History:
         cloud.mns.create_queue(cloud.account_id, DLQ)
         cloud.ctx.events.add_target("callback:invariants", lambda n: self.notified.append((self.now(), n)))
         self.start = self.last_pass = self.now()
+        self.began = time.monotonic()
         self.group_lb = {
             g: lb
             for lb in cloud.slb.load_balancer_ids(*self._where())
@@ -212,7 +216,9 @@ class History:
     # -- time -----------------------------------------------------------------------------------------------------
     def consume(self) -> None:
         try:
-            self.app.consumer.run(until_idle=True, wait_seconds=0)
+            done = self.app.consumer.run(until_idle=True, wait_seconds=0, max_batches=MAX_BATCHES)
+            if done.batches >= MAX_BATCHES and done.received:
+                self.errors.append(f"the consumer was never idle at {self.now()}: {MAX_BATCHES} batches (a livelock)")
         except Crash:
             self.after_crash()
 
@@ -271,9 +277,12 @@ class History:
             return max(passes, now), True
         return max(at, now), False
 
-    def run_until(self, target: datetime, bound: int = 2000) -> None:
+    def run_until(self, target: datetime, bound: int = 5000) -> None:
         self.consume()
         for _ in range(bound):
+            if time.monotonic() - self.began > WALL_BUDGET:
+                self.errors.append(f"the history took more than {WALL_BUDGET:.0f} s of real time (a livelock)")
+                return
             now = self.now()
             if now >= target:
                 return
@@ -325,8 +334,9 @@ class History:
             setattr(obj, name, dying)
 
     def arm_stall(self) -> None:
-        """The current consumer's next restore call outlasts its lease: meanwhile the standby consumer wakes every
-        active saga and runs a reconciler pass; then the slow one carries on (a zombie, unless it checks)."""
+        """The current consumer's next restore call outlasts its lease: meanwhile the instance's disk stalls (a
+        remediation joins the drain), the standby consumer handles the queue, wakes every active saga and runs a
+        reconciler pass; then the slow one carries on (a zombie, unless it checks)."""
         app, other = self.app, self.standby
         real = app.engine.slb.set_weights
         fired: list[bool] = []
@@ -338,6 +348,12 @@ class History:
                 self.stalls += 1
                 self.down.append(Window(self.now(), self.now() + timedelta(minutes=10)))
                 self.wall_offset += app.engine.lease_seconds + 1
+                iid = next(iter(memberships)).server_id  # meanwhile its disk stalls: a remediation joins the drain
+                if self.alive(iid) and self.cloud.ecs.instance(iid).disk_ids:
+                    disk = self.cloud.ecs.instance(iid).disk_ids[-1]
+                    self.cloud.ecs.inject_disk_event(disk, "Stalled", duration_seconds=600)
+                with contextlib.suppress(Exception):
+                    other.consumer.run(until_idle=True, wait_seconds=0, max_batches=MAX_BATCHES)
                 for doc in other.store.scan("saga/"):
                     if doc.value.get("status") == "active":
                         with contextlib.suppress(Exception):  # busy or failing: the takeover is best effort
@@ -382,7 +398,9 @@ class History:
         """A person takes one backend entry of the instance out by hand."""
         from ecs_events.actions.types import Membership
 
-        entries = sorted((e for e in self.weights() if e[1] == instance_id), key=str)
+        weights = self.weights()
+        drained = sorted((e for e, w in weights.items() if w == 0), key=str)  # people act on what looks wrong
+        entries = drained or sorted((e for e in weights if e[1] == instance_id), key=str)
         if not entries:
             return
         scope, server, port = entries[which % len(entries)]
@@ -450,7 +468,7 @@ def _time(text: str | None) -> datetime | None:
 
 def check(h: History) -> list[str]:
     problems: list[str] = []
-    calls = [c for n, c in enumerate(h.cloud.call_log.calls()) if n >= h.setup_calls and n not in h.harness_calls]
+    calls = h.cloud.call_log.calls()[h.setup_calls :]  # people's removals included: the replays need them
     problems += check_restored(h, calls)
     problems += check_reboots(h, calls)
     problems += check_budget(h, calls)
@@ -522,6 +540,8 @@ def _claims(h: History) -> dict[str, list[datetime]]:
 
 def _changes(h: History, call: Any) -> list[tuple[Entry, int | None]]:
     """What one successful SLB call did to which entries (None: removed)."""
+    if call.code == "OK" and call.action == "DeleteLoadBalancer":
+        return [(e, None) for e in h.original if h.lb_of(e[0]) == call.params.get("LoadBalancerId")]
     if call.code != "OK" or call.action not in SET_CALLS + REMOVE_CALLS:
         return []
     scope = call.params.get("VServerGroupId") or call.params.get("LoadBalancerId")

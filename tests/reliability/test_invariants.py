@@ -84,6 +84,14 @@ class Histories(RuleBasedStateMachine):
             self.h.cloud.ecs.create_system_event(iid, "SystemFailure.Reboot", self.h.now())
         self.after()
 
+    @rule(n=instance, impaired=st.booleans())
+    def health(self, n: int, impaired: bool) -> None:
+        """The instance never comes back healthy (its drain lasts until max_drain), or is healthy again."""
+        iid = self.pick(n)
+        if self.h.alive(iid):
+            self.h.cloud.ecs.set_health(iid, "Impaired" if impaired else None)
+        self.after()
+
     @rule(n=instance, minutes=st.integers(2, 90))
     def disk_stall(self, n: int, minutes: int) -> None:
         iid = self.pick(n)

@@ -127,3 +127,38 @@ def test_a_server_removed_from_the_alb_group_mid_drain_is_reported_and_the_other
     history = "\n".join(h.what for h in saga.history)
     assert "1 gone" in history and f"alb {alb_group}/{alb_group} {web}:80 (" in history
     assert "ResourceNotFound.BackendServer" in history
+
+
+def test_connection_draining_lengthens_the_drain_period_and_says_so(world: World, tmp_path: Any) -> None:
+    """The ALB group drains connections for 300 s, longer than the policy's 60 s drain period: the reboot waits."""
+    cloud, account, region = world.cloud, world.cloud.account_id, world.cloud.region_id
+    web = world.ids("web")[0]
+    group = cloud.alb.create_server_group(account, region, "slow-drain", drain_enabled=True, drain_timeout=300)
+    cloud.alb.create_listener(account, region, cloud.alb.create_load_balancer(account, region, "lb"), 80, [group])
+    cloud.alb.place_servers(account, region, group, [(web, 80, 50)])
+    cloud.call_log.clear()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("drain_period: 60s\nsnapshot: {maintenance: false}\n")
+    app = world.make_app(policy=str(policy))
+    cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", cloud.clock.now() + timedelta(minutes=31))
+    world.run(seconds=40 * 60, step=15, app=app)
+    drained = min(c.time for c in world.calls("UpdateServerGroupServersAttribute"))
+    (reboot,) = world.calls("RebootInstance")
+    assert (reboot.time - drained).total_seconds() >= 300
+    saga = _saga(world, web)
+    assert any("ConnectionDrainTimeout of" in h.what for h in saga.history)
+    assert saga.status.value == "succeeded"
+
+
+def test_an_alb_restore_is_done_once_the_job_carries_the_weight(world: World, groups: Groups) -> None:
+    """ALB changes are jobs: the restore step waits (polled by timers) until the servers are Available again."""
+    world.cloud.alb.set_job_seconds(120)  # slow jobs
+    web = world.ids("web")[0]
+    world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(hours=1))
+    world.run(seconds=2 * 3600, step=15)
+    saga = _saga(world, web)
+    assert saga.status.value == "succeeded"
+    restore = next(s for s in saga.steps if s.action.value == "restore")
+    last_update = max(c.time for c in _updates(world, "Alb"))
+    assert restore.done_at is not None and (restore.done_at - last_update).total_seconds() >= 120
+    assert _weights(world, groups, web) == ORIGINAL

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ecs_events.actions.errors import ConflictError, NotFoundError, TransientError
+from ecs_events.actions.types import Membership, SlbView
 from ecs_events.engine import drain, restore
 from ecs_events.engine.errors import CommitConflict
 from ecs_events.engine.saga import TERMINAL_EVENT_STATUSES, Action, Saga, Step, StepState
@@ -95,7 +96,11 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
     urgent = bool(step.args.get("urgent"))
     if saga.drained:  # taken before a crash, or by an earlier step: make sure the weights are 0 (idempotent)
         members = drain.memberships_of(ctx.store.get(drain.drain_key(saga.instance_id)), drain.DRAINED)
-        if members and ctx.resumed:
+        if step.args.get("settling"):  # an asynchronous load balancer (ALB, NLB) is applying the weight
+            if not _settled(ctx, members, 0):
+                return Wait(ctx.poll, "load balancer jobs still configuring the weight 0")
+            step.args.pop("settling")
+        elif members and ctx.resumed:
             restore.apply(ctx.slb, members, weight=0)
         return Done(f"drained from {len(members)} backend entries")
     if saga.waiting_for and not urgent:  # deferred before: the budgets first, the load balancers once there is room
@@ -139,10 +144,42 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
             if failed:  # recorded as drained: the message comes back, and the resumed step sets 0 again
                 raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
         lbs = sorted({m.lb_id for m in claim.memberships})
+        held = _connection_draining(step, view, claim.memberships, ctx.saga)
+        if held:
+            ctx.saga.note(ctx.now, held.strip(" ()"), step)
         if not claim.fresh:
             return Done(f"joined the drain on {', '.join(lbs)} (held by another remediation too)")
-        return Done(f"weight 0 on {len(claim.to_drain)} backend entries of {', '.join(lbs)}")
+        detail = f"weight 0 on {len(claim.to_drain)} backend entries of {', '.join(lbs)}{held}"
+        if any(m.kind in ASYNC_KINDS for m in claim.to_drain) and not _settled(ctx, claim.to_drain, 0):
+            step.args["settling"] = True  # done once the jobs are: polled, never slept on
+            return Wait(ctx.poll, f"{detail}; load balancer jobs configuring")
+        return Done(detail)
     raise CommitConflict(f"{saga.key}: the drain kept losing to concurrent changes")
+
+
+ASYNC_KINDS = frozenset({"alb", "nlb"})  # their changes are jobs: servers Configuring, then Available
+
+
+def _settled(ctx: StepContext, members: Sequence[Membership], weight: int | None) -> bool:
+    """Whether the load balancers carry ``weight`` for good (CLB: as soon as the call returned)."""
+    settled = getattr(ctx.slb, "settled", None)
+    return True if settled is None else bool(settled(members, weight))
+
+
+def _connection_draining(step: Step, view: SlbView | None, members: Sequence[Membership], saga: Saga) -> str:
+    """A group with connection draining keeps serving open connections for its ``ConnectionDrainTimeout``: the
+    drain period after this step lasts at least that long. Says which applied (for the plan and the notices)."""
+    timeouts = (view.drain_seconds if view is not None else {}) or {}
+    longest = max(((timeouts.get(m.lb_id, 0), m.lb_id) for m in members), default=(0, ""))
+    index = next((i for i, candidate in enumerate(saga.steps) if candidate is step), -1)
+    following = saga.steps[index + 1] if 0 <= index < len(saga.steps) - 1 else None
+    if longest[0] <= 0 or following is None or following.action is not Action.WAIT:
+        return ""
+    if following.after >= longest[0]:
+        return f" (drain period {following.after:.0f} s covers connection draining {longest[0]} s of {longest[1]})"
+    following.after = float(longest[0])
+    following.args["drain_period_from"] = f"ConnectionDrainTimeout of {longest[1]}"
+    return f" (drain period {longest[0]} s: the ConnectionDrainTimeout of {longest[1]})"
 
 
 def _let_go(ctx: StepContext, remove: bool) -> Outcome:
@@ -181,7 +218,22 @@ def _let_go(ctx: StepContext, remove: bool) -> Outcome:
 
 
 def do_restore(ctx: StepContext, step: Step) -> Outcome:
-    return _let_go(ctx, remove=False)
+    """Let go and restore; on asynchronous load balancers the step is done once their jobs carry the weights."""
+    pending = step.args.get("settling")
+    if pending:
+        members = [Membership(**m) for m in pending]
+        if not _settled(ctx, members, None):
+            return Wait(ctx.poll, f"load balancer jobs still restoring {len(members)} backend entries")
+        step.args.pop("settling")
+        return Done(step.detail or "weights restored")
+    doc = ctx.store.get(drain.drain_key(ctx.saga.instance_id))
+    settling = [m for m in drain.memberships_of(doc, drain.DRAINED) if m.kind in ASYNC_KINDS] if doc else []
+    outcome = _let_go(ctx, remove=False)
+    if isinstance(outcome, Done) and settling and not _settled(ctx, settling, None):
+        step.args["settling"] = [asdict(m) for m in settling]
+        step.detail = outcome.detail
+        return Wait(ctx.poll, f"{outcome.detail}; load balancer jobs configuring")
+    return outcome
 
 
 def do_remove(ctx: StepContext, step: Step) -> Outcome:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ecs_events.clients import Clients, Credentials, resolve_credentials
 from ecs_events.clock import Now, clock_for
@@ -21,7 +21,6 @@ from ecs_events.settings import Settings, load_settings
 from ecs_events.store import Store, open_store, refuse_sqlite_on_fc
 
 if TYPE_CHECKING:
-    from ecs_events.actions.slb import Slb
     from ecs_events.engine.reconciler import Reconciler
 
 LOCALCLOUD_KEY = ("LTAI-localcloud", "localcloud-secret")  # localcloud's default key pair
@@ -77,7 +76,7 @@ def build_app(settings: Settings | None = None, context: Any = None, *, store: S
         ecs=clients.ecs(),
         # CLB, ALB and NLB: ``Balancers`` has ``Slb``'s methods (the engine's annotation still names ``Slb``;
         # ``actions.balancers.LoadBalancers`` is the protocol both satisfy)
-        slb=cast("Slb", clients.balancers()),
+        slb=clients.balancers(),
         timers=Timers(queue, queue.retention),
         policy=policy,
         account_id=account,

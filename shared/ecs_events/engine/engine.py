@@ -49,8 +49,8 @@ from ecs_events.notify.outbox import outbox_writes
 from ecs_events.store.base import Store, Write
 
 if TYPE_CHECKING:
+    from ecs_events.actions.balancers import LoadBalancers
     from ecs_events.actions.ecs import Ecs
-    from ecs_events.actions.slb import Slb
     from ecs_events.actions.types import InstanceFacts
     from ecs_events.policy import Effective, Policy
 
@@ -125,7 +125,7 @@ class Engine:
         *,
         store: Store,
         ecs: Ecs,
-        slb: Slb,
+        slb: LoadBalancers,
         timers: Timers,
         policy: Policy,
         account_id: str,

@@ -20,7 +20,7 @@ from ecs_events.engine.errors import CommitConflict
 from ecs_events.store.base import Store, Write
 
 if TYPE_CHECKING:
-    from ecs_events.actions.slb import Slb
+    from ecs_events.actions.balancers import LoadBalancers
     from ecs_events.actions.types import Membership
 
 log = logging.getLogger("ecs_events.engine")
@@ -36,7 +36,7 @@ def by_group(members: Iterable[Membership]) -> dict[tuple[str, str, str | None],
     return dict(groups)
 
 
-def apply(slb: Slb, members: Sequence[Membership], *, weight: int | None, remove: bool = False) -> Results:
+def apply(slb: LoadBalancers, members: Sequence[Membership], *, weight: int | None, remove: bool = False) -> Results:
     """Set weight ``weight`` (None: each entry's saved weight) on every entry, or ``remove`` them, one call per
     group. Per entry: ``restored`` (done), ``gone`` (its load balancer, group or server no longer exists) or
     ``drained`` with the error (the call failed after its retries: try again later)."""
@@ -85,7 +85,7 @@ def describe(record: dict[str, object]) -> str:
 
 def finish(
     store: Store,
-    slb: Slb,
+    slb: LoadBalancers,
     instance_id: str,
     *,
     remove: bool = False,

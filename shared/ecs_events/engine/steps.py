@@ -23,8 +23,8 @@ from ecs_events.models.times import parse_time
 from ecs_events.store.base import Store, Write
 
 if TYPE_CHECKING:
+    from ecs_events.actions.balancers import LoadBalancers
     from ecs_events.actions.ecs import Ecs
-    from ecs_events.actions.slb import Slb
     from ecs_events.policy import Effective
 
 log = logging.getLogger("ecs_events.engine")
@@ -63,7 +63,7 @@ class StepContext:
     saga: Saga
     store: Store
     ecs: Ecs
-    slb: Slb
+    slb: LoadBalancers
     policy: Effective
     now: datetime
     poked: bool  # an event this gate waits for arrived: it looks at once (and trusts what the event recorded)

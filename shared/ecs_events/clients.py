@@ -191,7 +191,8 @@ class Clients:
 
     def balancers(self) -> Balancers:
         """CLB, ALB and NLB behind the ``Slb`` interface (what the engine drains through)."""
-        return Balancers({"clb": self.slb(), "alb": self.alb(), "nlb": self.nlb()})
+        kinds: dict[str, Any] = {"clb": self.slb(), "alb": self.alb(), "nlb": self.nlb()}
+        return Balancers(kinds, discover=getattr(self.settings, "load_balancers", None))
 
     def queue(self, name: str) -> Queue:
         return Queue(_Lazy(self.mns_account), name)

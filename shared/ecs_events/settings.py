@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
     mns_endpoint: str | None = Field(None, description="MNS endpoint (default https://ACCOUNT.mns.REGION.aliyuncs.com)")
     max_receives: int = Field(5, ge=1, le=1000, description="deliveries of one message before it is dead-lettered")
+    load_balancers: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("clb", "alb", "nlb"), description="the load balancer kinds drains look in: any of clb, alb, nlb"
+    )
     reconcile_interval: int = Field(
         300, ge=30, le=86400, description="seconds between reconciler passes (`ecs-events reconcile` without --once)"
     )
@@ -63,6 +66,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("load_balancers", mode="before")
+    @classmethod
+    def _kinds(cls, value: Any) -> Any:
+        parts = [p.strip().lower() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+        unknown = sorted(set(parts) - {"clb", "alb", "nlb"})
+        if unknown or not parts:
+            raise ValueError(f"expected a comma-separated list of clb, alb, nlb, got {value!r}")
+        return tuple(dict.fromkeys(parts))
 
     @field_validator("tag")
     @classmethod

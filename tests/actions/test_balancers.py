@@ -10,7 +10,7 @@ import pytest
 
 from ecs_events.actions.balancers import Balancers, UnknownKindError
 from ecs_events.actions.slb import Slb
-from ecs_events.actions.types import Membership
+from ecs_events.actions.types import Membership, SlbView
 from ecs_events.clients import Clients
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
@@ -112,3 +112,34 @@ def test_the_facade_has_slbs_interface() -> None:
         assert inspect.signature(getattr(Balancers, name)).parameters.keys() == (
             inspect.signature(getattr(Slb, name)).parameters.keys()
         ), name
+
+
+def test_discovery_is_limited_to_the_kinds_asked_for_and_restores_reach_every_kind() -> None:
+    seen: list[str] = []
+
+    class Kind:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def find(self, instance_id: str) -> SlbView:
+            seen.append(f"find {self.name}")
+            return SlbView([], {})
+
+        def set_weights(self, memberships: Any, weight: int | None) -> None:
+            seen.append(f"set {self.name}")
+
+        def remove(self, memberships: Any) -> None:
+            seen.append(f"remove {self.name}")
+
+    facade = Balancers({k: Kind(k) for k in ("clb", "alb", "nlb")}, discover=["clb"])
+    facade.find("i-1")
+    facade.set_weights([Membership("sg-1", "sg-1", "i-1", 80, 10, kind="alb")], None)
+    assert seen == ["find clb", "set alb"]
+
+
+def test_the_load_balancers_setting_is_checked_in_one_line() -> None:
+    from ecs_events.settings import SettingsError, load_settings
+
+    assert load_settings(load_balancers="CLB, nlb").load_balancers == ("clb", "nlb")
+    with pytest.raises(SettingsError, match="ECS_EVENTS_LOAD_BALANCERS: expected a comma-separated list"):
+        load_settings(load_balancers="clb,elb")

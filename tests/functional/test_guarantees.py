@@ -347,3 +347,37 @@ def test_wakes_are_recognised_after_requeue_rounds(world: World) -> None:
     body = wake_body("saga/i-1/e-1", world.cloud.clock.now(), attempt=3)
     wake = parse_wake(body)
     assert wake is not None and wake.attempt == 3
+
+
+# -- performance issue: a deferred drain is woken when its budget frees, not polled -----------------------------------
+def test_a_deferred_drain_starts_when_the_slot_frees_not_at_its_next_poll(world: World, mocker: Any) -> None:
+    first, second = world.ids("web")[0], world.ids("web")[1]
+    armed = mocker.spy(world.app.engine.timers, "arm")
+    not_before = world.cloud.clock.now() + timedelta(hours=2)
+    world.cloud.ecs.create_system_event(first, "SystemMaintenance.Reboot", not_before)
+    world.cloud.ecs.create_system_event(second, "SystemMaintenance.Reboot", not_before)
+    world.run(seconds=91 * 60, step=15)  # one drained (budget 1), the other deferred
+    (holder,) = [i for i in (first, second) if world.weights_of(i) == [0, 0]]
+    world.cloud.ecs.set_health(holder, "Impaired")  # its remediation lasts 20 minutes longer
+    world.run(seconds=20 * 60, step=15)
+    world.cloud.ecs.set_health(holder, None)
+    world.run(seconds=10 * 60, step=15)
+    sets = list(world.calls("SetBackendServers"))
+    by_server: dict[str, list[Any]] = {}
+    for call in sets:
+        for server in json.loads(call.params["BackendServers"]):
+            by_server.setdefault(server["ServerId"], []).append((call.time, int(server["Weight"])))
+    (a, b) = sorted((by_server[first], by_server[second]), key=lambda calls: calls[0][0])
+    restored_at = next(t for t, w in a if w != 0)
+    drained_at = next(t for t, w in b if w == 0)
+    assert drained_at >= restored_at  # the budget of 1 held
+    assert (drained_at - restored_at).total_seconds() <= 30  # woken by the release, not 15 minutes later
+    assert world.app.store.scan("waiting/") == []
+    (later,) = [s for s in (first, second) if by_server[s] is b]
+    deferred_at = min(t for t, w in a if w == 0)
+    while_deferred = [
+        c.args
+        for c in armed.call_args_list
+        if c.args[0].startswith(f"saga/{later}/") and deferred_at <= c.args[2] < drained_at
+    ]
+    assert len(while_deferred) <= 2, while_deferred  # its fallback look and the wake, no poll every drain period

@@ -39,15 +39,19 @@ class UnknownKindError(ValueError):
 class Balancers:
     """CLB, ALB and NLB as one: ``kinds`` maps ``Membership.kind`` (``clb``, ``alb``, ``nlb``) to its actions."""
 
-    def __init__(self, kinds: Mapping[str, LoadBalancers]) -> None:
+    def __init__(self, kinds: Mapping[str, LoadBalancers], *, discover: Iterable[str] | None = None) -> None:
+        """``discover``: the kinds ``find`` looks in (default all): an account without ALB or NLB saves their
+        discovery calls on every drain. Restores and removals reach every kind whatever it says (an entry in the
+        drain registry may be of a kind no longer discovered)."""
         self.kinds = dict(kinds)
+        self.discover = [k for k in (discover if discover is not None else self.kinds) if k in self.kinds]
 
     def find(self, instance_id: str) -> SlbView:
         """Every membership of ``instance_id`` on every kind; sizes and drain timeouts per budget unit."""
         memberships: list[Membership] = []
         sizes: dict[str, int] = {}
         drain: dict[str, int] = {}
-        for actions in self.kinds.values():
+        for actions in (self.kinds[k] for k in self.discover):
             view = actions.find(instance_id)
             memberships.extend(view.memberships)
             sizes.update(view.lb_sizes)

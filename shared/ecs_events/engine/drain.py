@@ -13,6 +13,9 @@ stands, and each load balancer's disruption budget.
 - ``budget/<load balancer>``: the instances drained from it now. A planned drain past the budget is deferred;
   an urgent one (the instance is failing or going away anyway) always goes ahead and still counts. An instance
   leaves the budget when its entry is deleted (its weights are back).
+- ``waiting/<load balancer>/<saga>``: a deferred drain waiting for that budget. When an entry is deleted (a slot
+  frees), the oldest waiter of each of its load balancers is woken at once, instead of every deferred saga polling
+  the budget; a deferred saga still looks again after a long fallback, should a wake be lost.
 
 These documents change in the same store commit as the saga that takes or lets go of the drain, and the records are
 written *before* the SLB call (restores: after it), so a crash between never loses an original weight.
@@ -213,6 +216,39 @@ def drop_holders(store: Store, instance_id: str, keep: Callable[[str], bool]) ->
     if kept == holders:
         return None
     return Write(current.key, {**current.value, "holders": kept}, current.version)
+
+
+def waiter_key(lb_id: str, saga: str) -> str:
+    return f"waiting/{lb_id}/{saga}"
+
+
+def wait_for(store: Store, lb_ids: Iterable[str], saga: str, now: datetime) -> None:
+    """Register ``saga`` as waiting for each of ``lb_ids``' budget (kept if already there)."""
+    for lb_id in lb_ids:
+        store.commit([Write(waiter_key(lb_id, saga), {"since": iso_utc(now)}, 0)])  # False: registered already
+
+
+def stop_waiting(store: Store, lb_ids: Iterable[str], saga: str) -> None:
+    for lb_id in lb_ids:
+        doc = store.get(waiter_key(lb_id, saga))
+        if doc is not None:
+            store.commit([Write(doc.key, None, doc.version)])
+
+
+def take_waiters(store: Store, lb_ids: Iterable[str]) -> list[str]:
+    """The oldest waiter of each load balancer (one slot each has freed), taken off the waiting list: the sagas to
+    wake. A waiter another caller took first is skipped."""
+    woken: list[str] = []
+    for lb_id in sorted(set(lb_ids)):
+        prefix = f"waiting/{lb_id}/"
+        for doc in sorted(store.scan(prefix), key=lambda d: (str(d.value.get("since")), d.key)):
+            saga = doc.key.removeprefix(prefix)
+            if saga in woken:
+                continue
+            if store.commit([Write(doc.key, None, doc.version)]):
+                woken.append(saga)
+                break
+    return woken
 
 
 def drained_now(store: Store) -> list[Doc]:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecs_events.actions.errors import NotFoundError
-from ecs_events.engine import playbooks, steps
+from ecs_events.engine import drain, playbooks, steps
 from ecs_events.engine.errors import BusyError, CommitConflict, RejectedError
 from ecs_events.engine.playbooks.common import Situation, restore_and_close
 from ecs_events.engine.saga import (
@@ -386,6 +386,17 @@ class Engine:
             raise CommitConflict(f"{held.saga.key}: a concurrent change won (lease lost or budget taken meanwhile)")
         held.version = saved.versions[held.saga.key]
 
+    def _budget_freed(self, saga: Saga, step: Step, effective: Effective) -> bool:
+        """A deferred drain woken before its fallback look: go now if its budgets have room (store reads only)."""
+        if step.action is not Action.DRAIN or not saga.waiting_for:
+            return False
+        return not drain.still_full(self.store, saga.instance_id, saga.waiting_for, effective.budget_for)
+
+    def wake_now(self, key: str) -> None:
+        """Send ``key`` its wake now (a deferred drain whose budget just freed)."""
+        now = self.now()
+        self.timers.arm(key, now, now)
+
     def _holds(self, held: _Held) -> bool:
         """The saga is still ours: nobody wrote it since our last commit (a consumer whose lease ran out and was taken
         over finds a newer version, or another owner, and must not touch the cloud again)."""
@@ -444,7 +455,8 @@ class Engine:
                 if step is None:
                     saga.status, saga.outcome = SagaStatus.CLOSED, saga.outcome or "closed"
                     break
-                if step.due(saga.previous_done(), now) > now and step.action not in poke:
+                not_yet = step.due(saga.previous_done(), now) > now and step.action not in poke
+                if not_yet and not self._budget_freed(saga, step, effective):
                     break
                 if step.action in DISRUPTIVE and not held.checked and step.state is StepState.PENDING:
                     held.checked = True
@@ -520,6 +532,7 @@ class Engine:
                 resumed,
                 lambda w: self._save(held, w),
                 holds_lease=lambda: self._holds(held),
+                wake=self.wake_now,
             )
             try:
                 outcome = steps.RUNNERS[step.action](ctx, step)

@@ -129,6 +129,11 @@ class Reconciler:
                 self._notify_stuck(saga, now)
             if overdue(saga, now, self.grace):
                 self._wake(key, report, "overdue")
+        for waiter in self.store.scan("waiting/"):  # a deferred drain whose saga ended meanwhile waits for nothing
+            saga_key_ = waiter.key.split("/", 2)[2]
+            doc = self.store.get(saga_key_)
+            if doc is None or doc.value.get("status") != SagaStatus.ACTIVE.value:
+                self.store.commit([Write(waiter.key, None, waiter.version)])
 
     def _wake(self, key: str, report: PassReport, why: str) -> None:
         try:
@@ -189,7 +194,9 @@ class Reconciler:
                 for holder in list(doc.value.get("holders", [])):
                     self._wake(holder, report, "past max_drain")
             return
-        finished = restore.finish(self.store, self.engine.slb, instance_id, commit=self._commit)
+        finished = restore.finish(
+            self.store, self.engine.slb, instance_id, commit=self._commit, wake=self.engine.wake_now
+        )
         report.backends_gone.extend(finished.gone)
         if finished.done:
             report.restores_finished.append(instance_id)

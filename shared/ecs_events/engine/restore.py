@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ecs_events.actions.errors import CloudCallError, NotFoundError
 from ecs_events.engine import drain
 from ecs_events.engine.errors import CommitConflict
-from ecs_events.store.base import Store, Write
+from ecs_events.store.base import Doc, Store, Write
 
 if TYPE_CHECKING:
     from ecs_events.actions.balancers import LoadBalancers
@@ -77,6 +77,15 @@ class Finished:
         return ", ".join(parts)
 
 
+def _wake_waiters(store: Store, doc: Doc, wake: Callable[[str], None]) -> None:
+    lbs = {str(r["lb_id"]) for r in doc.value.get("memberships", []) if isinstance(r, dict) and "lb_id" in r}
+    for saga in drain.take_waiters(store, lbs):
+        try:
+            wake(saga)
+        except Exception as exc:  # its fallback look comes anyway
+            log.warning("could not wake %s, waiting for a budget: %s", saga, exc, extra={"saga": saga})
+
+
 def describe(record: dict[str, object]) -> str:
     group = record.get("group_id") or "default"
     port = f":{record['port']}" if record.get("port") is not None else ""
@@ -91,6 +100,7 @@ def finish(
     remove: bool = False,
     commit: Callable[[Sequence[Write]], None],
     may_drain: Callable[[], bool] = lambda: True,
+    wake: Callable[[str], None] | None = None,
 ) -> Finished:
     """Restore (or remove) every entry of ``instance_id``'s drain that is still drained, when the entry is restoring
     (no holders). ``commit`` stores the registry writes (with the caller's saga, under its lease); it raises
@@ -117,6 +127,8 @@ def finish(
             if not may_drain():
                 raise
             continue
+        if settled.complete and wake is not None:  # a budget slot freed on each of its load balancers
+            _wake_waiters(store, doc, wake)
         restored += sum(1 for state, _ in results.values() if state == drain.RESTORED)
         failures = [reason for state, reason in results.values() if state == drain.DRAINED]
         gone = tuple(describe(r) for r in settled.gone)

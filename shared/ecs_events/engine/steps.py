@@ -70,6 +70,7 @@ class StepContext:
     resumed: bool  # the step was started by a consumer that did not finish it (crash, lost lease)
     save: Callable[[Sequence[Write]], None]  # persist the saga now, with these writes, in one commit
     holds_lease: Callable[[], bool] = lambda: True  # the saga is still ours (a lost lease: touch nothing more)
+    wake: Callable[[str], None] | None = None  # send a saga its wake now (a deferred drain, when a budget frees)
     writes: list[Write] = field(default_factory=list)  # to commit with the step's result
     warnings: list[str] = field(default_factory=list)  # notices (warning) the engine sends with the step's result
 
@@ -79,8 +80,9 @@ class StepContext:
 
     @property
     def budget_poll(self) -> datetime:
-        """A budget frees no sooner than a drain period after it was taken: looking more often only costs timers."""
-        return self.now + max(self.policy.poll_interval, self.policy.drain_period)
+        """A deferred drain is woken when a slot frees (``drain.take_waiters``); this is only the fallback look,
+        should that wake be lost: never sooner than a drain period, at least ``BUDGET_FALLBACK``."""
+        return self.now + max(self.policy.poll_interval, self.policy.drain_period, BUDGET_FALLBACK)
 
 
 def client_token(*parts: str) -> str:
@@ -106,6 +108,7 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
     if saga.waiting_for and not urgent:  # deferred before: the budgets first, the load balancers once there is room
         full = drain.still_full(ctx.store, saga.instance_id, saga.waiting_for, ctx.policy.budget_for)
         if full:
+            drain.wait_for(ctx.store, full, saga.key, ctx.now)
             return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(full)}")
     hold = step.args.get("hold_until")  # the platform acts then: the drain lasts at least until max_drain past it
     start = max(ctx.now, parse_time(hold)) if isinstance(hold, str) else ctx.now
@@ -128,7 +131,9 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
         )
         if claim.blocked_by:
             saga.waiting_for = {lb: view.lb_sizes.get(lb, 0) for lb in claim.blocked_by} if view else {}
+            drain.wait_for(ctx.store, claim.blocked_by, saga.key, ctx.now)
             return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
+        waited = list(saga.waiting_for)
         saga.drained, saga.drain_deadline, saga.waiting_for = True, claim.deadline, {}
         step.state, step.started_at = StepState.RUNNING, ctx.now
         try:
@@ -137,7 +142,9 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
             if not ctx.holds_lease():
                 raise
             saga.drained, saga.drain_deadline, step.state = False, None, StepState.PENDING
+            saga.waiting_for = dict.fromkeys(waited, 0)
             continue
+        drain.stop_waiting(ctx.store, waited, saga.key)
         if claim.to_drain:
             results = restore.apply(ctx.slb, claim.to_drain, weight=0)
             failed = [reason for state, reason in results.values() if state == drain.DRAINED]
@@ -202,7 +209,7 @@ def _let_go(ctx: StepContext, remove: bool) -> Outcome:
     else:
         raise CommitConflict(f"{saga.key}: the release kept losing to concurrent changes")
     finished = restore.finish(
-        ctx.store, ctx.slb, saga.instance_id, remove=remove, commit=ctx.save, may_drain=ctx.holds_lease
+        ctx.store, ctx.slb, saga.instance_id, remove=remove, commit=ctx.save, may_drain=ctx.holds_lease, wake=ctx.wake
     )
     if finished.held:
         if not was_holding:
@@ -373,6 +380,7 @@ RUNNERS: dict[Action, Callable[[StepContext, Step], Outcome]] = {
 }
 
 MIN_WAIT = timedelta(seconds=1)
+BUDGET_FALLBACK = timedelta(minutes=15)  # a deferred drain's own look, should its wake be lost
 CLAIM_ATTEMPTS = 5
 
 GATES = frozenset({Action.SNAPSHOT, Action.COMMAND, Action.WAIT_HEALTHY, Action.WAIT_EVENT_DONE})

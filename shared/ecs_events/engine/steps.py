@@ -150,7 +150,7 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
             failed = [reason for state, reason in results.values() if state == drain.DRAINED]
             if failed:  # recorded as drained: the message comes back, and the resumed step sets 0 again
                 raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
-        lbs = sorted({m.lb_id for m in claim.memberships})
+        lbs = sorted({m.lb_id if m.kind == "clb" else f"{m.kind.upper()} {m.lb_id}" for m in claim.memberships})
         held = _connection_draining(step, view, claim.memberships, ctx.saga)
         if held:
             ctx.saga.note(ctx.now, held.strip(" ()"), step)

@@ -7,15 +7,32 @@ The harness is the reliability suites' (tests/reliability/harness.py): a served 
 redis-server, N managed instances with a data disk behind 10 load balancers, a maintenance reboot for all at once,
 every notification delivered 3 times out of order, 4 ``ecs-events consume --until-idle`` processes per clock step.
 
+The fleet is CLB only, so the consumers run with ``ECS_EVENTS_LOAD_BALANCERS=clb`` (``--kinds`` to change it), as
+such an account would: every other kind costs one discovery call per drain.
+
 Minimum ECS+SLB calls per instance (one load balancer, its default group, a system and a data disk):
-DescribeInstances 1, DescribeLoadBalancers 1, DescribeLoadBalancerAttribute 1, DescribeVServerGroups 1,
+DescribeInstances 4 (the facts when the saga starts, then the opt-in and skip tags read again before the drain, the
+snapshots and the reboot: a person may have opted the instance out meanwhile), DescribeLoadBalancers 1,
+DescribeLoadBalancerAttribute 1, DescribeVServerGroups 1,
 SetBackendServers 2 (drain, restore), DescribeDisks 1, CreateSnapshot 2, RebootInstance 1,
-DescribeInstancesFullStatus 1 = 11. MNS calls are counted apart. Targets: calls ratio <= 1.1, throughput >= 0.8.
+DescribeInstancesFullStatus 1 = 14. MNS calls are counted apart. Targets: calls ratio <= 1.1, throughput >= 0.8.
+
+Messages: what ecs-events itself sends (SendMessage: saga timers, wakes, requeues; the harness delivers
+notifications with BatchSendMessage) per remediated instance, against what the playbook needs: one timer per time
+gate of its script (the planned start, the end of the drain period, the health look after the reboot) = 3.
+Target <= 1.5x.
+
+Makespan (simulated time, first drain to last restore) against the policy's own lower bound: the waves the budget
+allows (instances per load balancer / budget, rounded up) times the shortest drain-to-restore cycle seen (drain
+period + snapshot + reboot + health of one instance). Target <= 1.1x.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import shutil
 import sys
 import tempfile
@@ -32,7 +49,7 @@ from tests.redis_server import _start, _stop  # noqa: E402
 from tests.reliability.harness import MNS_ACTIONS, Storm, check_end_state, serve_localcloud  # noqa: E402
 
 MINIMUM = {
-    "DescribeInstances": 1,
+    "DescribeInstances": 4,
     "DescribeLoadBalancers": 1,
     "DescribeLoadBalancerAttribute": 1,
     "DescribeVServerGroups": 1,
@@ -42,6 +59,7 @@ MINIMUM = {
     "RebootInstance": 1,
     "DescribeInstancesFullStatus": 1,
 }
+NEEDED_MESSAGES = 3  # timers the playbook's script needs per instance (see the module docstring)
 LIMITED = [*sorted(MINIMUM), "DescribeSnapshots", "DescribeVServerGroupAttribute", "SetVServerGroupAttribute"]
 
 
@@ -50,7 +68,9 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--qps", type=float, default=50.0)
     parser.add_argument("--step", type=float, default=60.0)
+    parser.add_argument("--kinds", default="clb", help="ECS_EVENTS_LOAD_BALANCERS for the consumers (default clb)")
     args = parser.parse_args()
+    os.environ["ECS_EVENTS_LOAD_BALANCERS"] = args.kinds
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("bench/storm.py: redis-server not found on PATH")
@@ -118,9 +138,55 @@ def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
         f"  retries (refused by the {args.qps:g} QPS limit or otherwise): {sum(refused.values())}"
         + (": " + ", ".join(f"{a} {c}" for a, c in refused.most_common()) if refused else "")
     )
+    sent = ok["SendMessage"]
+    print(
+        f"  messages sent by ecs-events {sent} ({sent / n:.2f} per instance), needed {NEEDED_MESSAGES}: ratio "
+        f"{sent / n / NEEDED_MESSAGES:.2f} (target <= 1.5) {_met(sent / n / NEEDED_MESSAGES <= 1.5)}"
+    )
+    _makespan(storm, calls, n)
     print(f"  throughput {per_second:.2f} instances/s of consumer time ({n / wall:.2f}/s of wall); ideal at "
           f"{args.qps:g} QPS per API ({bottleneck} x{MINIMUM[bottleneck]}): {ideal_rate:.2f}/s: ratio "
           f"{per_second / ideal_rate:.2f} (target >= 0.8)")  # fmt: skip
+
+
+def _met(ok: bool) -> str:
+    return "MET" if ok else "MISSED"
+
+
+def _makespan(storm: Storm, calls: list[dict[str, object]], n: int) -> None:
+    """First drain to last restore in simulated time, against waves x the shortest drain-to-restore cycle."""
+    from ecs_events.models.times import parse_time
+
+    drained: dict[str, object] = {}
+    cycles: list[float] = []
+    first = last = None
+    for call in calls:
+        if call["action"] != "SetBackendServers" or call["code"] is not None:
+            continue
+        at = parse_time(str(call["time"]))
+        params = call["params"]
+        assert isinstance(params, dict)
+        for server in json.loads(str(params.get("BackendServers", "[]"))):
+            if int(server.get("Weight", 1)) == 0:
+                drained.setdefault(server["ServerId"], at)
+                first = first or at
+            elif server["ServerId"] in drained:
+                start = drained.pop(server["ServerId"])
+                cycles.append((at - start).total_seconds())  # type: ignore[operator]
+                last = at
+    if not cycles or first is None or last is None:
+        print("  makespan: no complete drain-to-restore cycle seen")
+        return
+    per_lb = math.ceil(n / max(1, len(storm.lbs)))
+    budget = max(1, per_lb // 10)
+    waves = math.ceil(per_lb / budget)
+    bound = waves * min(cycles)
+    span = (last - first).total_seconds()
+    print(
+        f"  makespan {span / 60:.1f} min (first drain to last restore), lower bound {waves} waves x "
+        f"{min(cycles) / 60:.1f} min = {bound / 60:.1f} min: ratio {span / bound:.2f} (target <= 1.1) "
+        f"{_met(span / bound <= 1.1)}"
+    )
 
 
 if __name__ == "__main__":

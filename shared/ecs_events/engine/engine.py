@@ -458,7 +458,10 @@ class Engine:
                 not_yet = step.due(saga.previous_done(), now) > now and step.action not in poke
                 if not_yet and not self._budget_freed(saga, step, effective):
                     break
-                if step.action in DISRUPTIVE and not held.checked and step.state is StepState.PENDING:
+                deferred = (
+                    step.action is Action.DRAIN and saga.waiting_for and not self._budget_freed(saga, step, effective)
+                )
+                if step.action in DISRUPTIVE and not held.checked and step.state is StepState.PENDING and not deferred:
                     held.checked = True
                     if self._opted_out(saga, now):
                         continue

@@ -79,6 +79,12 @@ class StepContext:
         return self.now + self.policy.poll_interval
 
     @property
+    def event_poll(self) -> datetime:
+        """A gate whose news comes as an event (Snapshot:CreateSnapshotCompleted pokes the saga at once): the timer
+        is only the backstop, should that event be lost, so it need not look every poll interval."""
+        return self.now + max(self.policy.poll_interval, EVENT_BACKSTOP)
+
+    @property
     def budget_poll(self) -> datetime:
         """A deferred drain is woken when a slot frees (``drain.take_waiters``); this is only the fallback look,
         should that wake be lost: never sooner than a drain period, at least ``BUDGET_FALLBACK``."""
@@ -268,7 +274,7 @@ def do_snapshot(ctx: StepContext, step: Step) -> Outcome:
         if not step.args.get("wait", True):
             return Done(f"{len(ids)} snapshot(s) started")
         if any(s["status"] == "progressing" for s in saga.snapshots.values()):
-            return Wait(ctx.poll, f"{len(ids)} snapshot(s) progressing")
+            return Wait(ctx.event_poll, f"{len(ids)} snapshot(s) progressing")
     pending = [s["snapshot_id"] for s in saga.snapshots.values() if s["status"] == "progressing"]
     if pending and not ctx.poked:
         found = ctx.ecs.describe_snapshots(pending)
@@ -280,7 +286,7 @@ def do_snapshot(ctx: StepContext, step: Step) -> Outcome:
     if failed:
         return Fail(f"snapshot of {', '.join(failed)} failed")
     if any(s["status"] == "progressing" for s in saga.snapshots.values()):
-        return Wait(ctx.poll, "snapshots progressing")
+        return Wait(ctx.event_poll, "snapshots progressing")
     return Done(", ".join(s["snapshot_id"] for s in saga.snapshots.values()))
 
 
@@ -381,6 +387,7 @@ RUNNERS: dict[Action, Callable[[StepContext, Step], Outcome]] = {
 
 MIN_WAIT = timedelta(seconds=1)
 BUDGET_FALLBACK = timedelta(minutes=15)  # a deferred drain's own look, should its wake be lost
+EVENT_BACKSTOP = timedelta(minutes=2)  # a gate an event pokes looks on its own this often
 CLAIM_ATTEMPTS = 5
 
 GATES = frozenset({Action.SNAPSHOT, Action.COMMAND, Action.WAIT_HEALTHY, Action.WAIT_EVENT_DONE})

@@ -13,7 +13,7 @@ import pytest
 from ecs_events import retry
 from ecs_events.cli import main
 from ecs_events.models import InstanceSystemEvent, parse_notification
-from ecs_events.subscribe import NAMES_PER_PATTERN, TARGET_ID, event_names, patterns_of
+from ecs_events.tools.subscribe import NAMES_PER_PATTERN, TARGET_ID, event_names, patterns_of
 from localcloud.cloud import LocalCloud
 
 QUEUE = "ecs-events"

@@ -32,7 +32,7 @@ from ecs_events.engine.reconciler import GRACE
 from ecs_events.engine.saga import Saga, SagaStatus
 from ecs_events.engine.timers import parse_wake
 from ecs_events.settings import Settings
-from ecs_events.subscribe import subscribe
+from ecs_events.tools.subscribe import subscribe
 from localcloud.cloud import LocalCloud
 
 QUEUE = "ecs-events"

@@ -8,7 +8,7 @@ Needs only ``ECS_EVENTS_STORE``: no account, no credentials, no cloud call (with
 is read from its clock, else the wall clock; it only matters for a saga with no timer armed). A sqlite file that does
 not exist is an empty store and is not created. ``--json`` prints one object: ``{in_flight, finished, drained,
 budgets, outbox: {pending, dead}, unreadable}``. ``--html FILE`` also writes the timeline of every saga in the store
-as a self-contained page (``ecs_events.timeline_html``).
+as a self-contained page (``ecs_events.tools.timeline_html``).
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     try:
         status = empty() if store is None else collect(store, _now(settings), limit)
         if getattr(args, "html", None):
-            from ecs_events.timeline_html import page_from_store
+            from ecs_events.tools.timeline_html import page_from_store
 
             page = page_from_store(store, _now(settings)())
     except EcsEventsError as exc:

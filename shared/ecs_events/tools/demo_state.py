@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ecs_events.timeline import Lane, Timeline, clean, hms
+from ecs_events.tools.timeline import Lane, Timeline, clean, hms
 
 if TYPE_CHECKING:
-    from ecs_events.demo import World
+    from ecs_events.tools.demo import World
 
 Check = tuple[bool, str]  # (held, what)
 ALL_STATUSES = ["Inquiring", "Scheduled", "Executing", "Executed", "Avoided", "Canceled", "Failed"]

@@ -27,8 +27,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ecs_events.demo_state import checks, final_state, weights
-from ecs_events.timeline import Labels, Timeline, from_store, hms, render_text
+from ecs_events.tools.demo_state import checks, final_state, weights
+from ecs_events.tools.timeline import Labels, Timeline, from_store, hms, render_text
 
 if TYPE_CHECKING:
     from ecs_events.app import App
@@ -171,7 +171,7 @@ def build_world(cloud: LocalCloud, store_url: str) -> World:
 def subscribe_events(settings: Settings, context: Any) -> str:
     """The CloudMonitor event rule to the events queue, as ``ecs-events subscribe`` puts it (through the CMS SDK):
     localcloud then delivers every matching ECS notification to the queue, base64 JSON as CloudMonitor does."""
-    from ecs_events.subscribe import subscribe
+    from ecs_events.tools.subscribe import subscribe
 
     return subscribe(settings, rule_name=RULE, context=context)
 
@@ -301,7 +301,7 @@ def run_demo(*, seed: int = 0, store: str | None = None, progress: TextIO | None
     return Report(lines, timeline, verdict, sections, simulated)
 
 
-if __name__ == "__main__":  # python -m ecs_events.demo: the same as `ecs-events demo`
+if __name__ == "__main__":  # python -m ecs_events.tools.demo: the same as `ecs-events demo`
     from ecs_events.cli import main
 
     sys.exit(main(["demo", *sys.argv[1:]]))

@@ -21,20 +21,18 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ecs_events.tools.demo_state import checks, final_state, weights
-from ecs_events.tools.timeline import Labels, Timeline, from_store, hms, render_text
+from ecs_events.tools.demo_state import World, checks, final_state, weights
+from ecs_events.tools.timeline import Timeline, from_store, hms, render_text
 
 if TYPE_CHECKING:
-    from ecs_events.app import App
     from ecs_events.settings import Settings
     from localcloud.cloud import LocalCloud
-    from localcloud.fleet import FleetSummary
 
 QUEUE = "ecs-events"
 RULE = "ecs-events"
@@ -64,28 +62,6 @@ STALL_AT, STALL_FOR = timedelta(minutes=75), timedelta(minutes=20)
 RUN_FOR = timedelta(hours=2, minutes=10)  # past notBefore: the platform would have acted by then
 STEP_SECONDS = 60
 RECONCILE_EVERY = timedelta(minutes=5)  # the reconciler function's default timer
-
-
-@dataclass
-class World:
-    """The running demo: the cloud, the fleet, the app, and what is known by name."""
-
-    cloud: LocalCloud
-    fleet: FleetSummary
-    app: App
-    lb_id: str
-    group_id: str
-    labels: Labels = field(default_factory=Labels)
-    before: dict[tuple[str, str], int] = field(default_factory=dict)  # (lb or group name, instance name) -> weight
-    event_ids: dict[str, str] = field(default_factory=dict)  # what -> event id
-    not_before: datetime | None = None
-    story: list[str] = field(default_factory=list)  # the setting and what happened when, for the report
-
-    def ids(self, group: str) -> list[str]:
-        return self.fleet.instances[group]
-
-    def name(self, value: str) -> str:
-        return self.labels.names.get(value, value)
 
 
 @dataclass

@@ -10,15 +10,17 @@ alternate within each round so all see the same noise; best and median of the ro
 - baseline: ``aliyunsdkcore`` AcsClient + the DescribeInstances request module, ONE DescribeInstances.
 - A: ``functions/maintenance/index.py``: import, ``initialize(context)``, ``handler(event, context)`` with a
   SystemMaintenance.Reboot Scheduled (notBefore in 2 days) for the tagged instance: DescribeInstances, a saga in a
-  fresh sqlite store, a timer (MNS SendMessage). Target A <= 1.25x baseline.
+  fresh sqlite store, a timer (MNS SendMessage). Target A <= 1.5x baseline (issue 15 restated it from 1.25x: the
+  SDK's own import is about 0.75x of the baseline, and A must import it).
 - B: ``functions/snapshot/index.py`` with a CreateSnapshotCompleted for a snapshot that is not ours: no cloud call
-  is needed. Target B <= 0.6x baseline.
+  is needed, so no SDK, no client, no engine (``ecs_events.triage``). Target B <= 0.6x baseline.
 
 Bytecode: this environment may set PYTHONDONTWRITEBYTECODE, which makes our own modules compile from source on every
 start while site-packages keep their .pyc. The main rows give every child the same warmed bytecode cache
 (PYTHONPYCACHEPREFIX in a temp dir). The "no .pyc" rows compile everything from source, as an FC code package
 without .pyc does on a read-only code directory (tools/package.py ships none). Then ``-X importtime`` of A shows
-where the import time goes.
+where the import time goes, and B's whole import list (the no-op path) is printed: ours by module, the rest by
+package.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ FLEET: dict[str, Any] = {
     "instances": [{"name": "web", "count": 1, "tags": {"app": "web", **TAG}}, {"name": "other", "count": 1}],
     "load_balancers": [{"name": "web-lb", "backends": [{"instances": "web", "weight": 100}]}],
 }
-TARGET_A, TARGET_B = 1.25, 0.6
+TARGET_A, TARGET_B = 1.5, 0.6
 
 # The children. Each prints one JSON line: its phases (perf_counter, seconds) and what it did.
 FUNCTION_CHILD = """
@@ -251,6 +253,21 @@ def group_of(module: str) -> str:
     return ".".join(parts[:2]) if parts[0] == "ecs_events" else parts[0]
 
 
+def print_import_list(rows: list[tuple[int, int, int, str]], title: str) -> None:
+    """Every module a child imported: ours by name (self ms), everything else rolled up by top-level package."""
+    ours = sorted({name: own for _, own, _, name in rows if name.split(".")[0] in ("ecs_events", "index")}.items())
+    others: dict[str, list[int]] = defaultdict(list)
+    for _, own, _, name in {row[3]: row for row in rows}.values():
+        if name.split(".")[0] not in ("ecs_events", "index"):
+            others[name.split(".")[0].lstrip("_")].append(own)
+    total = len({row[3] for row in rows})
+    print(f"\n{title}: {total} modules (self ms under -X importtime, least of 3 runs)")
+    print(f"  ours ({len(ours)}): " + ", ".join(f"{name} {own / 1000:.1f}" for name, own in ours))
+    listed = sorted(others.items(), key=lambda kv: -sum(kv[1]))
+    print(f"  the rest by package ({len(listed)}; modules, self ms): "
+          + ", ".join(f"{name} {len(owns)} {sum(owns) / 1000:.1f}" for name, owns in listed))  # fmt: skip
+
+
 def print_importtime(rows: list[tuple[int, int, int, str]]) -> None:
     total = sum(own for _, own, _, _ in rows)
     print(f"\n-X importtime of A, least of 3 runs per module (inflated by tracing; self sum {total / 1000:.0f} ms):")
@@ -289,7 +306,7 @@ def verdict(name: str, subject: Child, baseline: Child, target: float, *, bound:
     best, median = subject.best() / baseline.best(), subject.median() / baseline.median()
     met = best <= target
     print(f"  {name:<34} best {best:5.2f}x  median {median:5.2f}x  target {bound} {target}x: "
-          f"{'met' if met else 'MISSED'}")  # fmt: skip
+          f"{'MET' if met else 'MISSED'}")  # fmt: skip
     return met
 
 
@@ -317,6 +334,7 @@ def main() -> None:
             for child in (baseline, a, b, bare):  # fills the bytecode cache and the page cache; not measured
                 runner.run(child)
             imports = importtime(runner, a)
+            no_op_imports = importtime(runner, b)
             modules = workdir / "modules.txt"
             modules.write_text("\n".join(dict.fromkeys(name for _, _, _, name in imports)))
             work = Child("A, its modules preloaded: work only", PRELOADED_CHILD, [*a.args, str(modules)], a.expect)
@@ -337,6 +355,7 @@ def main() -> None:
                 verdict("B / baseline, no .pyc", cold_b, cold_base, TARGET_B)
                 print(f"  {'A no .pyc / A warm':<34} best {cold_a.best() / a.best():5.2f}x")
             print_importtime(imports)
+            print_import_list(no_op_imports, "B's import list (the no-op path: functions/snapshot/index.py, one event)")
             if not all(met):
                 print("\ncoldstart: TARGETS MISSED (see the phases and the import table above for where the time goes)")
         finally:

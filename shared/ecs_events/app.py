@@ -1,42 +1,112 @@
 """Wiring: settings -> store, policy, clients, engine, outbox, consumer. The CLI and the FC handlers build one
-``App`` per process (FC: in ``initialize``), never at import time."""
+``App`` per process (FC: in ``initialize``), never at import time.
+
+``build_app`` checks the configuration and opens the store (a bad setting, a sqlite store on FC, missing credentials
+or a bad policy file fail there, in one line); the engine, the timers, the outbox and the queue consumer are built on
+first use, so an event answered by a store read alone (``ecs_events.triage``) never imports them, nor an SDK.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ecs_events.clients import Clients, Credentials, resolve_credentials
 from ecs_events.clock import Now, clock_for
-from ecs_events.consumer import Consumer
-from ecs_events.engine.engine import Engine
-from ecs_events.engine.timers import Timers
-from ecs_events.notify.outbox import Outbox
-from ecs_events.notify.senders import senders_from_urls
-from ecs_events.policy import Policy, load_policy
 from ecs_events.settings import Settings, load_settings
 from ecs_events.store import Store, open_store, refuse_sqlite_on_fc
 
 if TYPE_CHECKING:
     from ecs_events.actions.slb import Slb
+    from ecs_events.consumer import Consumer
+    from ecs_events.engine.engine import Engine
     from ecs_events.engine.reconciler import Reconciler
+    from ecs_events.notify.outbox import Outbox
+    from ecs_events.policy import Policy
 
 LOCALCLOUD_KEY = ("LTAI-localcloud", "localcloud-secret")  # localcloud's default key pair
+T = TypeVar("T")
 
 
-@dataclass
 class App:
-    settings: Settings
-    store: Store
-    policy: Policy
-    clients: Clients
-    engine: Engine
-    outbox: Outbox
-    consumer: Consumer
-    now: Now
+    """Settings, store, clients and clock, built at once; policy, engine, outbox and consumer built on first use
+    (once per App, also under FC instance concurrency)."""
+
+    def __init__(
+        self, settings: Settings, store: Store, clients: Clients, now: Now, *, policy: Policy | None = None
+    ) -> None:
+        self.settings = settings
+        self.account = settings.require_account()
+        self.store = store
+        self.clients = clients
+        self.now = now
+        self._parts: dict[str, Any] = {} if policy is None else {"policy": policy}
+        self._lock = threading.RLock()
+
+    def _part(self, name: str, build: Callable[[], T]) -> T:
+        found = self._parts.get(name)
+        if found is None:
+            with self._lock:
+                found = self._parts.get(name)
+                if found is None:
+                    found = self._parts[name] = build()
+        return cast("T", found)
+
+    def built(self, name: str) -> bool:
+        """Whether ``policy``, ``engine``, ``outbox`` or ``consumer`` was built already."""
+        return name in self._parts
+
+    @property
+    def policy(self) -> Policy:
+        from ecs_events.policy import load_policy
+
+        return self._part("policy", lambda: load_policy(self.settings.policy))
+
+    @property
+    def engine(self) -> Engine:
+        return self._part("engine", self._build_engine)
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._part("outbox", self._build_outbox)
+
+    @property
+    def consumer(self) -> Consumer:
+        return self._part("consumer", self._build_consumer)
+
+    def _build_engine(self) -> Engine:
+        from ecs_events.engine.engine import Engine
+        from ecs_events.engine.timers import Timers
+
+        settings, queue = self.settings, self.clients.queue(self.settings.queue)
+        return Engine(
+            store=self.store,
+            ecs=self.clients.ecs(),
+            # CLB, ALB and NLB: ``Balancers`` has ``Slb``'s methods (the engine's annotation still names ``Slb``;
+            # ``actions.balancers.LoadBalancers`` is the protocol both satisfy)
+            slb=cast("Slb", self.clients.balancers()),
+            timers=Timers(queue, queue.retention),
+            policy=self.policy,
+            account_id=self.account,
+            tag=(settings.tag_key, settings.tag_value),
+            now=self.now,
+            lease_seconds=lease_seconds(os.environ),
+        )
+
+    def _build_outbox(self) -> Outbox:
+        from ecs_events.notify.outbox import Outbox
+        from ecs_events.notify.senders import senders_from_urls
+
+        return Outbox(self.store, senders_from_urls(list(self.settings.webhooks)), self.now)
+
+    def _build_consumer(self) -> Consumer:
+        from ecs_events.consumer import Consumer
+
+        queues = self.clients.queue(self.settings.queue), self.clients.queue(self.settings.dlq_name)
+        return Consumer(*queues, self.engine, self.outbox, max_receives=self.settings.max_receives)
 
     def close(self) -> None:
         self.store.close()
@@ -63,31 +133,26 @@ def lease_seconds(environ: Mapping[str, str]) -> float:
 
 
 def build_app(settings: Settings | None = None, context: Any = None, *, store: Store | None = None) -> App:
+    """The App; every configuration error raised here, in one line. A policy file (``ECS_EVENTS_POLICY``) is read
+    now, so a bad one fails the initializer; the default policy is built when the engine first needs it."""
     settings = settings or load_settings()
-    account = settings.require_account()
+    settings.require_account()
+    opened = store is None
     if store is None:
         refuse_sqlite_on_fc(settings.store, os.environ)
         store = open_store(settings.store)
-    policy = load_policy(settings.policy)
-    now = clock_for(settings.localcloud)
-    clients = Clients(settings, credentials_for(settings, context))
-    queue = clients.queue(settings.queue)
-    engine = Engine(
-        store=store,
-        ecs=clients.ecs(),
-        # CLB, ALB and NLB: ``Balancers`` has ``Slb``'s methods (the engine's annotation still names ``Slb``;
-        # ``actions.balancers.LoadBalancers`` is the protocol both satisfy)
-        slb=cast("Slb", clients.balancers()),
-        timers=Timers(queue, queue.retention),
-        policy=policy,
-        account_id=account,
-        tag=(settings.tag_key, settings.tag_value),
-        now=now,
-        lease_seconds=lease_seconds(os.environ),
-    )
-    outbox = Outbox(store, senders_from_urls(list(settings.webhooks)), now)
-    consumer = Consumer(queue, clients.queue(settings.dlq_name), engine, outbox, max_receives=settings.max_receives)
-    return App(settings, store, policy, clients, engine, outbox, consumer, now)
+    try:
+        policy = None
+        if settings.policy is not None:
+            from ecs_events.policy import load_policy
+
+            policy = load_policy(settings.policy)
+        clients = Clients(settings, credentials_for(settings, context))
+    except BaseException:
+        if opened:
+            store.close()
+        raise
+    return App(settings, store, clients, clock_for(settings.localcloud), policy=policy)
 
 
 def reconciler_for(app: App) -> Reconciler:

@@ -1,7 +1,8 @@
 """The entry logic every Function Compute function shares; ``functions/<name>/index.py`` only wires to it.
 
-- ``initialize(context)``: FC's initializer. Builds the App (settings, store, clients, engine, outbox, consumer) once
-  per FC instance and hands the same one to every invocation, concurrent ones included (instance concurrency > 1).
+- ``initialize(context)``: FC's initializer. Builds the App (settings, store, clients; the engine, outbox and consumer
+  on first use) once per FC instance and hands the same one to every invocation, concurrent ones included (instance
+  concurrency > 1). Events a store read answers (``ecs_events.triage``) never build the engine.
   A bad configuration raises its one-line error here: FC reports the failed initializer and retries on a new
   instance. When the context brings rotated STS credentials, the App is rebuilt around the same store.
 - ``handle_push(event, context, expect=...)``: an MNS topic or EventBridge delivery, all its events into the engine.
@@ -32,6 +33,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,12 +43,18 @@ from ecs_events import fc
 from ecs_events.errors import EcsEventsError, InputError, printable
 from ecs_events.models.base import EventKind
 from ecs_events.sources import Delivery, Source, TimerTick, is_queue_trigger, unwrap
+from ecs_events.triage import no_op
 
 if TYPE_CHECKING:
     from ecs_events.app import App
     from ecs_events.models import EcsEvent
 
 log = logging.getLogger("ecs_events.handlers")
+
+# No pydantic plugin is used here. Unless told otherwise, pydantic looks for plugins when it builds its first model
+# (the settings, the event's model): importlib.metadata reads every installed distribution's entry points, 50-100 ms
+# of a cold start (bench/coldstart.py). An explicit PYDANTIC_DISABLE_PLUGINS (even empty: load them all) is kept.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # The event kinds each push function's trigger is filtered to (None: any kind). The consumer has a timer trigger
 # and may have an MNS queue trigger (``handle_consumer``).
@@ -251,8 +259,6 @@ def _handle_one(
     app: App, delivery: Delivery, event: EcsEvent, expect: tuple[EventKind, ...] | None, summary: PushSummary
 ) -> str | None:
     """Hand one event to the engine; the reason when it is rejected (poison), None when handled. Raises the rest."""
-    from ecs_events.engine.engine import RejectedError
-
     extra = {"event_id": event.id, "instance_id": event.instance_id}
     if expect is not None and event.kind not in expect:
         summary.unexpected += 1
@@ -264,11 +270,13 @@ def _handle_one(
             ", ".join(kind.value for kind in expect),
             extra=extra,
         )
-    try:
-        result = app.engine.handle(event)
-    except RejectedError as exc:
-        return str(exc)
+    try:  # a store read answers most events (``ecs_events.triage``); the engine is built for the others
+        result = no_op(event, app.store, app.account) or app.engine.handle(event)
     except Exception as exc:
+        from ecs_events.engine.errors import RejectedError
+
+        if isinstance(exc, RejectedError):
+            return str(exc)
         level = logging.WARNING if isinstance(exc, EcsEventsError) else logging.ERROR
         log.log(level, "%s: left for the trigger to retry: %s", printable(event.name), exc, extra=extra,
                 exc_info=not isinstance(exc, EcsEventsError))  # fmt: skip
@@ -337,7 +345,11 @@ def _dead_letter(app: App, event: bytes, poison: list[_Poison], summary: PushSum
 
 def _deliver_outbox(app: App, summary: PushSummary) -> None:
     """Send the notices this delivery produced. They are in the store already: if sending fails they stay in the
-    outbox for the consumer's next run, and the delivery is not failed for it."""
+    outbox for the consumer's next run, and the delivery is not failed for it. An App whose engine was never built
+    produced none: a cold start that only read the store (``ecs_events.triage``) leaves the outbox to the consumer
+    and the reconciler, which deliver it on every run."""
+    if not app.built("engine"):
+        return
     try:
         summary.notices_sent = app.outbox.deliver().sent
     except Exception:

@@ -87,6 +87,32 @@ print(json.dumps({"import": t1 - t0, "init": t2 - t1, "event": t3 - t2,
                   "did": [len(json.loads(body)["Instances"]["Instance"]), 0, 0]}))
 """
 BARE_CHILD = "pass"
+# The floor under A: the baseline's SDK import and call, and pydantic with one model (A validates with pydantic).
+A_FLOOR_CHILD = (
+    "import os\n"
+    'os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")\n'
+    "from pydantic import BaseModel\n"
+    "class Event(BaseModel):\n"
+    "    name: str\n"
+    'Event.model_validate({"name": "Instance:SystemMaintenance.Reboot:Scheduled"})\n'
+) + BASELINE_CHILD
+# The floor under B: B validates its event with pydantic, so no B is cheaper than importing pydantic and building and
+# validating one model (plugins off, as the handlers set it).
+PYDANTIC_CHILD = """
+import os, sys, time
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+t0 = time.perf_counter()
+from pydantic import BaseModel
+t1 = time.perf_counter()
+class Event(BaseModel):
+    name: str
+    level: str = "INFO"
+t2 = time.perf_counter()
+Event.model_validate({"name": "Snapshot:CreateSnapshotCompleted"})
+t3 = time.perf_counter()
+import json
+print(json.dumps({"import": t1 - t0, "init": t2 - t1, "event": t3 - t2, "did": [0, 0, 0]}))
+"""
 # A's phases with every module A imports already imported before the clock starts: what is left is work, not imports.
 PRELOADED_CHILD = (
     "import importlib, sys\n"
@@ -331,7 +357,16 @@ def main() -> None:
             b = Child("B: snapshot, not ours (no cloud call)", FUNCTION_CHILD,
                       [str(FUNCTIONS / "snapshot"), str(event_b)], [0, 1, 0])  # fmt: skip
             bare = Child("interpreter alone (python -c pass)", BARE_CHILD, [], [])
-            for child in (baseline, a, b, bare):  # fills the bytecode cache and the page cache; not measured
+            floor = Child("pydantic + one model validated (B's floor)", PYDANTIC_CHILD, [], [0, 0, 0])
+            a_floor = Child("A's floor: that + SDK + DescribeInstances", A_FLOOR_CHILD, baseline.args, [1, 0, 0])
+            for child in (
+                baseline,
+                a,
+                b,
+                bare,
+                floor,
+                a_floor,
+            ):  # fills the bytecode cache and the page cache; not measured
                 runner.run(child)
             imports = importtime(runner, a)
             no_op_imports = importtime(runner, b)
@@ -340,10 +375,16 @@ def main() -> None:
             work = Child("A, its modules preloaded: work only", PRELOADED_CHILD, [*a.args, str(modules)], a.expect)
             print(f"coldstart: {rounds} rounds, localcloud {server.url}, store {args.store}, "
                   f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
-            alternate(runner, [baseline, a, b, bare, work], rounds)
-            print_rows("warm bytecode cache (every child the same .pyc):", [baseline, a, b, bare, work])
+            alternate(runner, [baseline, a, b, bare, floor, a_floor, work], rounds)
+            print_rows("warm bytecode cache (every child the same .pyc):", [baseline, a, b, bare, floor, a_floor, work])
             print("ratios (best of rounds; median alongside):")
             met = [verdict("A / baseline", a, baseline, TARGET_A), verdict("B / baseline", b, baseline, TARGET_B)]
+            for name, child in (
+                ("B's floor / baseline (no B below)", floor),
+                ("A's floor / baseline (no A below)", a_floor),
+            ):
+                print(f"  {name:<34} best {child.best() / baseline.best():5.2f}x  "
+                      f"median {child.median() / baseline.median():5.2f}x")  # fmt: skip
             if not args.quick:
                 cold_base = Child("baseline, no .pyc", BASELINE_CHILD, baseline.args, baseline.expect)
                 cold_a = Child("A, no .pyc", FUNCTION_CHILD, a.args, a.expect)

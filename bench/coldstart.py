@@ -13,7 +13,7 @@ alternate within each round so all see the same noise; best and median of the ro
   fresh sqlite store, a timer (MNS SendMessage). Target A <= 1.5x baseline (issue 15 restated it from 1.25x: the
   SDK's own import is about 0.75x of the baseline, and A must import it).
 - B: ``functions/snapshot/index.py`` with a CreateSnapshotCompleted for a snapshot that is not ours: no cloud call
-  is needed, so no SDK, no client, no engine (``ecs_events.triage``). Target B <= 0.6x baseline.
+  is needed, so no SDK, no client, no engine (``ecs_events.runtime.triage``). Target B <= 0.6x baseline.
 
 Bytecode: this environment may set PYTHONDONTWRITEBYTECODE, which makes our own modules compile from source on every
 start while site-packages keep their .pyc. The main rows give every child the same warmed bytecode cache
@@ -57,7 +57,7 @@ import sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 import index
-from ecs_events import fc
+from ecs_events.runtime import fc
 t1 = time.perf_counter()
 context = fc.Context.from_env()
 index.initialize(context)

@@ -20,7 +20,7 @@ CHILD = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import index
-from ecs_events import fc
+from ecs_events.runtime import fc
 context = fc.Context.from_env()
 index.initialize(context)
 with open(sys.argv[2], "rb") as f:
@@ -31,8 +31,8 @@ print(json.dumps({"summary": summary, "modules": sorted(sys.modules)}))
 # Never on the no-op path: the SDKs and what only acting needs.
 HEAVY = (
     "aliyunsdkcore", "aliyunsdkecs", "aliyunsdkslb", "mns", "tenacity", "yaml", "redis", "pydantic_settings",
-    "ecs_events.engine", "ecs_events.actions", "ecs_events.policy", "ecs_events.notify", "ecs_events.consumer",
-    "ecs_events.retry", "ecs_events.deadletter", "ecs_events.tools", "localcloud",
+    "ecs_events.engine", "ecs_events.actions", "ecs_events.policy", "ecs_events.notify", "ecs_events.runtime.consumer",
+    "ecs_events.retry", "ecs_events.runtime.deadletter", "ecs_events.tools", "localcloud",
 )  # fmt: skip
 
 

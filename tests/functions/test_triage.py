@@ -1,6 +1,6 @@
-"""``ecs_events.triage.no_op`` answers the events a store read decides exactly as the engine does (outcome, reason,
-saga), and leaves every other event to the engine. The engine here is the real one, built by ``build_app`` over a
-memory store; none of these events makes it call the cloud."""
+"""``ecs_events.runtime.triage.no_op`` answers the events a store read decides exactly as the engine does (outcome,
+reason, saga), and leaves every other event to the engine. The engine here is the real one, built by ``build_app`` over
+a memory store; none of these events makes it call the cloud."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from ecs_events.app import App, build_app
 from ecs_events.engine.errors import RejectedError
 from ecs_events.models import EcsEvent
-from ecs_events.settings import Settings
+from ecs_events.runtime.app import App, build_app
+from ecs_events.runtime.settings import Settings
+from ecs_events.runtime.triage import no_op
 from ecs_events.sources import TimerTick, unwrap
 from ecs_events.store import Write
-from ecs_events.triage import no_op
 
 SAMPLES = Path(__file__).resolve().parents[2] / "events" / "samples" / "cloudmonitor"
 ACCOUNT = "1234567890123456"

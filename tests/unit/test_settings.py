@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ecs_events.settings import Settings, SettingsError, load_settings
+from ecs_events.runtime.settings import Settings, SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +87,6 @@ def test_a_bad_value_is_one_line_naming_the_variable(
 
 def test_settings_do_not_import_pydantic_settings() -> None:
     """pydantic-settings cost a cold start 30-40 ms of import (bench/coldstart.py)."""
-    code = "import sys, ecs_events.settings as s; s.load_settings(); print('pydantic_settings' in sys.modules)"
+    code = "import sys, ecs_events.runtime.settings as s; s.load_settings(); print('pydantic_settings' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.strip() == "False"

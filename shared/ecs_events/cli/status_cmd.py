@@ -267,7 +267,7 @@ def readable(status: dict[str, Any]) -> list[str]:
 def _now(settings: Any) -> Callable[[], datetime]:
     """The localcloud's clock when one is configured (falling back to the wall clock if it is down), else the wall
     clock: status is read-only, a clock it cannot read must not stop it."""
-    from ecs_events.clock import ClockError, clock_for, system_now
+    from ecs_events.runtime.clock import ClockError, clock_for, system_now
 
     clock = clock_for(settings.localcloud)
 
@@ -281,7 +281,7 @@ def _now(settings: Any) -> Callable[[], datetime]:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from ecs_events.settings import SettingsError, load_settings
+    from ecs_events.runtime.settings import SettingsError, load_settings
     from ecs_events.store import StoreError
 
     out = out or sys.stdout

@@ -51,8 +51,8 @@ def _dry_delete(rule_name: str) -> dict[str, dict[str, str]]:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from ecs_events.clients import ClientConfigError, CredentialsError
-    from ecs_events.settings import SettingsError, load_settings
+    from ecs_events.runtime.clients import ClientConfigError, CredentialsError
+    from ecs_events.runtime.settings import SettingsError, load_settings
     from ecs_events.tools.subscribe import (
         RULE_NAME,
         SubscribeInputError,

@@ -31,7 +31,7 @@ from ecs_events.tools.demo_state import World, checks, final_state, weights
 from ecs_events.tools.timeline import Timeline, from_store, hms, render_text
 
 if TYPE_CHECKING:
-    from ecs_events.settings import Settings
+    from ecs_events.runtime.settings import Settings
     from localcloud.cloud import LocalCloud
 
 QUEUE = "ecs-events"
@@ -105,7 +105,7 @@ class Progress:
 # -- setting the stage -------------------------------------------------------------------------------------------
 def demo_settings(cloud: LocalCloud, store_url: str) -> Settings:
     """Every field given: nothing in the caller's environment (``ECS_EVENTS_*``) changes the demo."""
-    from ecs_events.settings import DEFAULT_TAG, Settings
+    from ecs_events.runtime.settings import DEFAULT_TAG, Settings
 
     return Settings(
         account_id=cloud.account_id,
@@ -124,7 +124,7 @@ def demo_settings(cloud: LocalCloud, store_url: str) -> Settings:
 
 
 def build_world(cloud: LocalCloud, store_url: str) -> World:
-    from ecs_events.app import build_app
+    from ecs_events.runtime.app import build_app
 
     fleet = cloud.load_fleet(FLEET)
     lb_id = fleet.load_balancers["web-lb"]
@@ -214,7 +214,7 @@ def scenario(world: World, start: datetime) -> list[tuple[datetime, str, Callabl
 
 def run_clock(world: World, progress: Progress) -> float:
     """Advance the cloud clock in steps, firing the scenario and consuming the queue until idle after each."""
-    from ecs_events.app import reconciler_for
+    from ecs_events.runtime.app import reconciler_for
 
     cloud, consumer = world.cloud, world.app.consumer
     reconciler = reconciler_for(world.app)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ecs_events.tools.timeline import Labels, Lane, Timeline, clean, hms
 
 if TYPE_CHECKING:
-    from ecs_events.app import App
+    from ecs_events.runtime.app import App
     from localcloud.cloud import LocalCloud
     from localcloud.fleet import FleetSummary
 

@@ -94,7 +94,7 @@ def resolve_credentials(context: Any = None) -> Credentials:
 
 
 class SettingsLike(Protocol):
-    """What ``Clients`` reads of ``ecs_events.settings.Settings`` (read-only, so a frozen model fits)."""
+    """What ``Clients`` reads of ``ecs_events.runtime.settings.Settings`` (read-only, so a frozen model fits)."""
 
     @property
     def region(self) -> str: ...

@@ -3,7 +3,7 @@
 
 ``build_app`` checks the configuration and opens the store (a bad setting, a sqlite store on FC, missing credentials
 or a bad policy file fail there, in one line); the engine, the timers, the outbox and the queue consumer are built on
-first use, so an event answered by a store read alone (``ecs_events.triage``) never imports them, nor an SDK.
+first use, so an event answered by a store read alone (``ecs_events.runtime.triage``) never imports them, nor an SDK.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ecs_events.clients import Clients, Credentials, resolve_credentials
-from ecs_events.clock import Now, clock_for
-from ecs_events.settings import Settings, load_settings
+from ecs_events.runtime.clients import Clients, Credentials, resolve_credentials
+from ecs_events.runtime.clock import Now, clock_for
+from ecs_events.runtime.settings import Settings, load_settings
 from ecs_events.store import Store, open_store, refuse_sqlite_on_fc
 
 if TYPE_CHECKING:
     from ecs_events.actions.slb import Slb
-    from ecs_events.consumer import Consumer
     from ecs_events.engine.engine import Engine
     from ecs_events.engine.reconciler import Reconciler
     from ecs_events.notify.outbox import Outbox
     from ecs_events.policy import Policy
+    from ecs_events.runtime.consumer import Consumer
 
 LOCALCLOUD_KEY = ("LTAI-localcloud", "localcloud-secret")  # localcloud's default key pair
 T = TypeVar("T")
@@ -103,7 +103,7 @@ class App:
         return Outbox(self.store, senders_from_urls(list(self.settings.webhooks)), self.now)
 
     def _build_consumer(self) -> Consumer:
-        from ecs_events.consumer import Consumer
+        from ecs_events.runtime.consumer import Consumer
 
         queues = self.clients.queue(self.settings.queue), self.clients.queue(self.settings.dlq_name)
         return Consumer(*queues, self.engine, self.outbox, max_receives=self.settings.max_receives)

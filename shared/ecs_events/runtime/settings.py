@@ -5,7 +5,7 @@ line naming the variable. The environment is read here by hand rather than throu
 alone cost a cold start 30-40 ms (``bench/coldstart.py``): values given to ``Settings(...)`` win over the environment,
 every other field is read from it. The region defaults to FC's own
 (``FC_REGION``, then ``ALIBABA_CLOUD_REGION_ID``). Credentials are not settings: they come from the FC context or the
-``ALIBABA_CLOUD_*`` variables (see ``ecs_events.clients.resolve_credentials``).
+``ALIBABA_CLOUD_*`` variables (see ``ecs_events.runtime.clients.resolve_credentials``).
 """
 
 from __future__ import annotations

@@ -10,15 +10,17 @@ alternate within each round so all see the same noise; best and median of the ro
 - baseline: ``aliyunsdkcore`` AcsClient + the DescribeInstances request module, ONE DescribeInstances.
 - A: ``functions/maintenance/index.py``: import, ``initialize(context)``, ``handler(event, context)`` with a
   SystemMaintenance.Reboot Scheduled (notBefore in 2 days) for the tagged instance: DescribeInstances, a saga in a
-  fresh sqlite store, a timer (MNS SendMessage). Target A <= 1.25x baseline.
+  fresh sqlite store, a timer (MNS SendMessage). Target A <= 1.5x baseline (issue 15 restated it from 1.25x: the
+  SDK's own import is about 0.75x of the baseline, and A must import it).
 - B: ``functions/snapshot/index.py`` with a CreateSnapshotCompleted for a snapshot that is not ours: no cloud call
-  is needed. Target B <= 0.6x baseline.
+  is needed, so no SDK, no client, no engine (``ecs_events.runtime.triage``). Target B <= 0.6x baseline.
 
 Bytecode: this environment may set PYTHONDONTWRITEBYTECODE, which makes our own modules compile from source on every
 start while site-packages keep their .pyc. The main rows give every child the same warmed bytecode cache
 (PYTHONPYCACHEPREFIX in a temp dir). The "no .pyc" rows compile everything from source, as an FC code package
 without .pyc does on a read-only code directory (tools/package.py ships none). Then ``-X importtime`` of A shows
-where the import time goes.
+where the import time goes, and B's whole import list (the no-op path) is printed: ours by module, the rest by
+package.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ FLEET: dict[str, Any] = {
     "instances": [{"name": "web", "count": 1, "tags": {"app": "web", **TAG}}, {"name": "other", "count": 1}],
     "load_balancers": [{"name": "web-lb", "backends": [{"instances": "web", "weight": 100}]}],
 }
-TARGET_A, TARGET_B = 1.25, 0.6
+TARGET_A, TARGET_B = 1.5, 0.6
 
 # The children. Each prints one JSON line: its phases (perf_counter, seconds) and what it did.
 FUNCTION_CHILD = """
@@ -55,7 +57,7 @@ import sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 import index
-from ecs_events import fc
+from ecs_events.runtime import fc
 t1 = time.perf_counter()
 context = fc.Context.from_env()
 index.initialize(context)
@@ -85,6 +87,32 @@ print(json.dumps({"import": t1 - t0, "init": t2 - t1, "event": t3 - t2,
                   "did": [len(json.loads(body)["Instances"]["Instance"]), 0, 0]}))
 """
 BARE_CHILD = "pass"
+# The floor under A: the baseline's SDK import and call, and pydantic with one model (A validates with pydantic).
+A_FLOOR_CHILD = (
+    "import os\n"
+    'os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")\n'
+    "from pydantic import BaseModel\n"
+    "class Event(BaseModel):\n"
+    "    name: str\n"
+    'Event.model_validate({"name": "Instance:SystemMaintenance.Reboot:Scheduled"})\n'
+) + BASELINE_CHILD
+# The floor under B: B validates its event with pydantic, so no B is cheaper than importing pydantic and building and
+# validating one model (plugins off, as the handlers set it).
+PYDANTIC_CHILD = """
+import os, sys, time
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+t0 = time.perf_counter()
+from pydantic import BaseModel
+t1 = time.perf_counter()
+class Event(BaseModel):
+    name: str
+    level: str = "INFO"
+t2 = time.perf_counter()
+Event.model_validate({"name": "Snapshot:CreateSnapshotCompleted"})
+t3 = time.perf_counter()
+import json
+print(json.dumps({"import": t1 - t0, "init": t2 - t1, "event": t3 - t2, "did": [0, 0, 0]}))
+"""
 # A's phases with every module A imports already imported before the clock starts: what is left is work, not imports.
 PRELOADED_CHILD = (
     "import importlib, sys\n"
@@ -251,6 +279,21 @@ def group_of(module: str) -> str:
     return ".".join(parts[:2]) if parts[0] == "ecs_events" else parts[0]
 
 
+def print_import_list(rows: list[tuple[int, int, int, str]], title: str) -> None:
+    """Every module a child imported: ours by name (self ms), everything else rolled up by top-level package."""
+    ours = sorted({name: own for _, own, _, name in rows if name.split(".")[0] in ("ecs_events", "index")}.items())
+    others: dict[str, list[int]] = defaultdict(list)
+    for _, own, _, name in {row[3]: row for row in rows}.values():
+        if name.split(".")[0] not in ("ecs_events", "index"):
+            others[name.split(".")[0].lstrip("_")].append(own)
+    total = len({row[3] for row in rows})
+    print(f"\n{title}: {total} modules (self ms under -X importtime, least of 3 runs)")
+    print(f"  ours ({len(ours)}): " + ", ".join(f"{name} {own / 1000:.1f}" for name, own in ours))
+    listed = sorted(others.items(), key=lambda kv: -sum(kv[1]))
+    print(f"  the rest by package ({len(listed)}; modules, self ms): "
+          + ", ".join(f"{name} {len(owns)} {sum(owns) / 1000:.1f}" for name, owns in listed))  # fmt: skip
+
+
 def print_importtime(rows: list[tuple[int, int, int, str]]) -> None:
     total = sum(own for _, own, _, _ in rows)
     print(f"\n-X importtime of A, least of 3 runs per module (inflated by tracing; self sum {total / 1000:.0f} ms):")
@@ -289,7 +332,7 @@ def verdict(name: str, subject: Child, baseline: Child, target: float, *, bound:
     best, median = subject.best() / baseline.best(), subject.median() / baseline.median()
     met = best <= target
     print(f"  {name:<34} best {best:5.2f}x  median {median:5.2f}x  target {bound} {target}x: "
-          f"{'met' if met else 'MISSED'}")  # fmt: skip
+          f"{'MET' if met else 'MISSED'}")  # fmt: skip
     return met
 
 
@@ -314,18 +357,34 @@ def main() -> None:
             b = Child("B: snapshot, not ours (no cloud call)", FUNCTION_CHILD,
                       [str(FUNCTIONS / "snapshot"), str(event_b)], [0, 1, 0])  # fmt: skip
             bare = Child("interpreter alone (python -c pass)", BARE_CHILD, [], [])
-            for child in (baseline, a, b, bare):  # fills the bytecode cache and the page cache; not measured
+            floor = Child("pydantic + one model validated (B's floor)", PYDANTIC_CHILD, [], [0, 0, 0])
+            a_floor = Child("A's floor: that + SDK + DescribeInstances", A_FLOOR_CHILD, baseline.args, [1, 0, 0])
+            for child in (
+                baseline,
+                a,
+                b,
+                bare,
+                floor,
+                a_floor,
+            ):  # fills the bytecode cache and the page cache; not measured
                 runner.run(child)
             imports = importtime(runner, a)
+            no_op_imports = importtime(runner, b)
             modules = workdir / "modules.txt"
             modules.write_text("\n".join(dict.fromkeys(name for _, _, _, name in imports)))
             work = Child("A, its modules preloaded: work only", PRELOADED_CHILD, [*a.args, str(modules)], a.expect)
             print(f"coldstart: {rounds} rounds, localcloud {server.url}, store {args.store}, "
                   f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
-            alternate(runner, [baseline, a, b, bare, work], rounds)
-            print_rows("warm bytecode cache (every child the same .pyc):", [baseline, a, b, bare, work])
+            alternate(runner, [baseline, a, b, bare, floor, a_floor, work], rounds)
+            print_rows("warm bytecode cache (every child the same .pyc):", [baseline, a, b, bare, floor, a_floor, work])
             print("ratios (best of rounds; median alongside):")
             met = [verdict("A / baseline", a, baseline, TARGET_A), verdict("B / baseline", b, baseline, TARGET_B)]
+            for name, child in (
+                ("B's floor / baseline (no B below)", floor),
+                ("A's floor / baseline (no A below)", a_floor),
+            ):
+                print(f"  {name:<34} best {child.best() / baseline.best():5.2f}x  "
+                      f"median {child.median() / baseline.median():5.2f}x")  # fmt: skip
             if not args.quick:
                 cold_base = Child("baseline, no .pyc", BASELINE_CHILD, baseline.args, baseline.expect)
                 cold_a = Child("A, no .pyc", FUNCTION_CHILD, a.args, a.expect)
@@ -337,6 +396,7 @@ def main() -> None:
                 verdict("B / baseline, no .pyc", cold_b, cold_base, TARGET_B)
                 print(f"  {'A no .pyc / A warm':<34} best {cold_a.best() / a.best():5.2f}x")
             print_importtime(imports)
+            print_import_list(no_op_imports, "B's import list (the no-op path: functions/snapshot/index.py, one event)")
             if not all(met):
                 print("\ncoldstart: TARGETS MISSED (see the phases and the import table above for where the time goes)")
         finally:

@@ -1,5 +1,5 @@
-"""Queue consumer throughput: messages/s through ``ecs_events.consumer.Consumer`` (BatchReceiveMessage of 16, one
-BatchDeleteMessage per batch) against a one-message-at-a-time loop (ReceiveMessage, handle, DeleteMessage) doing the
+"""Queue consumer throughput: messages/s through ``ecs_events.runtime.consumer.Consumer`` (BatchReceiveMessage of 16,
+one BatchDeleteMessage per batch) against a one-message-at-a-time loop (ReceiveMessage, handle, DeleteMessage) doing the
 same handler work with the same engine and store, side by side in one run.
 
     .venv/bin/python bench/consumer.py [--rounds 5] [--messages 2000] [--saga-messages 200] [--served] [--quick]
@@ -14,8 +14,8 @@ and subject in an order that alternates per round; best and median of the rounds
   saga and notices committed, a timer sent): the handler work dominates; no target, read it as the floor.
 
 The baseline sends the notices of its events once at the end of its loop; the subject's Consumer delivers them after
-every batch, as it does in production. Engine, outbox and consumer are wired as ``ecs_events.app.build_app`` wires
-them, except the clock: the in-process cloud's own (served: the wall clock, as on FC), not an HTTP read of the
+every batch, as it does in production. Engine, outbox and consumer are wired as ``ecs_events.runtime.app.build_app``
+wires them, except the clock: the in-process cloud's own (served: the wall clock, as on FC), not an HTTP read of the
 localcloud clock per ``now()``.
 """
 
@@ -42,17 +42,17 @@ from typing import Any
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from ecs_events.app import LOCALCLOUD_KEY  # noqa: E402
-from ecs_events.clients import Clients, Credentials  # noqa: E402
-from ecs_events.clock import system_now  # noqa: E402
-from ecs_events.consumer import Consumer  # noqa: E402
 from ecs_events.engine.engine import Engine  # noqa: E402
 from ecs_events.engine.timers import Timers, parse_wake  # noqa: E402
 from ecs_events.models.times import iso_utc  # noqa: E402
 from ecs_events.notify.outbox import Outbox  # noqa: E402
 from ecs_events.notify.senders import senders_from_urls  # noqa: E402
 from ecs_events.policy import load_policy  # noqa: E402
-from ecs_events.settings import load_settings  # noqa: E402
+from ecs_events.runtime.app import LOCALCLOUD_KEY  # noqa: E402
+from ecs_events.runtime.clients import Clients, Credentials  # noqa: E402
+from ecs_events.runtime.clock import system_now  # noqa: E402
+from ecs_events.runtime.consumer import Consumer  # noqa: E402
+from ecs_events.runtime.settings import load_settings  # noqa: E402
 from ecs_events.sources import Source, TimerTick, unwrap  # noqa: E402
 from ecs_events.store import Store, open_store  # noqa: E402
 from localcloud.cloud import LocalCloud  # noqa: E402

@@ -20,8 +20,8 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]  # bench/localcloud.py is not localcloud
 
-from ecs_events.clients import Clients, Credentials  # noqa: E402
-from ecs_events.settings import Settings  # noqa: E402
+from ecs_events.runtime.clients import Clients, Credentials  # noqa: E402
+from ecs_events.runtime.settings import Settings  # noqa: E402
 from localcloud.cloud import LocalCloud  # noqa: E402
 from localcloud.testing import run_instances  # noqa: E402
 

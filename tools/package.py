@@ -1,13 +1,14 @@
 """The Function Compute code packages (``make package``): ``dist/package/<function>/`` and ``dist/fc/<function>.zip``.
 
 Layout, and why: one code root per function. FC loads the handler ``index.handler`` as the module ``index`` from the
-root of the function's code (Python handlers are ``file.method``, the file at the code root; a path into a
-subdirectory is not documented), and every function here has its own ``functions/<name>/index.py``. So each
-function gets a root holding its own ``index.py`` (everything in ``functions/<name>/``), the library ``ecs_events``
-(never ``localcloud``, never the tests) and the runtime dependencies, and both templates say ``index.handler`` /
-``index.initialize`` with the code at ``dist/package/<name>`` (s.yaml) or ``<CodePrefix><name>.zip`` in OSS
-(template.yml). The eight roots differ only in ``index.py``: the unpacked copies are hard links of one tree and each
-zip is one shared zip of that tree with the function's files appended, so building eight costs little more than one.
+root of the function's code (Python handlers are ``file.method``, the file at the code root; a path into a subdirectory
+is not documented), and every function here has its own ``functions/<name>/index.py``. So each function gets a root
+holding its own ``index.py`` (everything in ``functions/<name>/``), the library ``ecs_events`` (never ``localcloud``,
+never the tests, never the operator tools of ``ecs_events/tools/``, which nothing on FC imports) and the runtime
+dependencies, and both templates say ``index.handler`` / ``index.initialize`` with the code at ``dist/package/<name>``
+(s.yaml) or ``<CodePrefix><name>.zip`` in OSS (template.yml). The eight roots differ only in ``index.py``: the unpacked
+copies are hard links of one tree and each zip is one shared zip of that tree with the function's files appended, so
+building eight costs little more than one.
 
 Dependencies are the ``[project] dependencies`` of pyproject.toml, installed with ``pip install --target`` for FC's
 python3.10 on manylinux x86_64 (``--platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.10
@@ -39,6 +40,7 @@ TARGET_PYTHON = "3.10"  # FC's runtime python3.10
 TARGET_PLATFORM = "manylinux2014_x86_64"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same inputs give byte-identical zips
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+OPERATOR_TOOLS = "tools"  # ecs_events/tools/: the demo, the timeline, subscribe; nothing on FC imports them
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 
 
@@ -254,6 +256,7 @@ def build(
         common = Path(tmp) / "common"
         built = install_dependencies(requirements(), common, python_version, platform)
         shutil.copytree(ROOT / "shared" / LIBRARY, common / LIBRARY, ignore=_SKIP)
+        shutil.rmtree(common / LIBRARY / OPERATOR_TOOLS)
         _prune(common)
         compiled = _compile(common, python_version)
         shared_zip = Path(tmp) / "common.zip"

@@ -6,16 +6,16 @@ CloudMonitor events arrive. Two triggers may call it:
 - an FC 3.0 MNS queue trigger on the events queue: the CloudEvent(s) it pushes (``type: mns:Queue:SendMessage``,
   one or an array, or RawData ``data`` objects), each message into the engine.
 
-``ecs_events.handlers.handle_consumer`` tells them apart (the rule is in its module doc). Handler ``index.handler``,
-initializer ``index.initialize``. Nothing is built at import time: ``ecs_events.handlers`` builds the App once per
-instance.
+``ecs_events.runtime.handlers.handle_consumer`` tells them apart (the rule is in its module doc). Handler
+``index.handler``, initializer ``index.initialize``. Nothing is built at import time: ``ecs_events.runtime.handlers``
+builds the App once per instance.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ecs_events import handlers
+from ecs_events.runtime import handlers
 
 NAME = "consumer"
 

@@ -4,15 +4,15 @@ ECS events from EventBridge (source acs.ecs): one CloudEvent (event-driven) or a
 every kind.
 
 Handler ``index.handler``, initializer ``index.initialize``. Poison is dead-lettered and acknowledged; a transient
-failure raises so the trigger retries. Nothing is built at import time: ``ecs_events.handlers`` builds the App once
-per instance.
+failure raises so the trigger retries. Nothing is built at import time: ``ecs_events.runtime.handlers`` builds the App
+once per instance.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ecs_events import handlers
+from ecs_events.runtime import handlers
 
 NAME = "eventbridge"
 

@@ -4,14 +4,14 @@ whose notification was lost.
 
 Handler ``index.handler``, initializer ``index.initialize``. The timer fires every ``ReconcileIntervalMinutes``
 minutes (template.yml; ``vars.reconcileIntervalMinutes`` in s.yaml). Nothing is built at import time:
-``ecs_events.handlers`` builds the App once per instance.
+``ecs_events.runtime.handlers`` builds the App once per instance.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ecs_events import handlers
+from ecs_events.runtime import handlers
 
 NAME = "reconciler"
 

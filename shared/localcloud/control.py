@@ -37,10 +37,11 @@ from urllib.parse import parse_qs
 
 from localcloud.core import CallRecord, FaultRule
 from localcloud.errors import CloudError
+from localcloud.fleet import load_fleet
 from localcloud.rpc import COMMON_PARAMS
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.facade import Cloud
 
 PREFIX = "/_localcloud"
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -111,7 +112,7 @@ class ControlApi:
     """The ``/_localcloud`` handlers for one LocalCloud. ``after_reset`` hooks run after every POST /reset (the
     served CLI re-adds its ``--events-queue`` route there)."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Cloud) -> None:
         self.cloud = cloud
         self.after_reset: list[Callable[[], None]] = []
         self._routes: dict[str, dict[str, Callable[[Body, dict[str, list[str]]], Any]]] = {
@@ -211,7 +212,7 @@ class ControlApi:
         return {"product": product, "action": action, "rule": asdict(self.cloud.faults.set(product, action, **rule))}
 
     def _fleet(self, body: Body, query: dict[str, list[str]]) -> Body:
-        summary = self.cloud.load_fleet(body)
+        summary = load_fleet(self.cloud, body)
         return {
             "instances": summary.instances,
             "load_balancers": summary.load_balancers,

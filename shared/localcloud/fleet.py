@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.facade import Cloud
 
 
 class FleetError(ValueError):
@@ -119,7 +119,7 @@ def _yaml_problem(exc: Exception) -> str:
     return f"not valid YAML{where}: {' '.join(str(problem).split())}"
 
 
-def load_fleet(cloud: LocalCloud, source: str | Path | dict[str, Any], running: bool = True) -> FleetSummary:
+def load_fleet(cloud: Cloud, source: str | Path | dict[str, Any], running: bool = True) -> FleetSummary:
     """Build the fleet; with ``running`` and a manual clock, advance it until the instances are Running."""
     doc, origin = _read(source)
     reader = _Reader(origin)
@@ -193,7 +193,7 @@ def _members(
     return out
 
 
-def _build_lb(cloud: LocalCloud, reader: _Reader, summary: FleetSummary, item: dict[str, Any], where: str) -> None:
+def _build_lb(cloud: Cloud, reader: _Reader, summary: FleetSummary, item: dict[str, Any], where: str) -> None:
     name = reader.name(item, where)
     account, region = cloud.account_id, cloud.region_id
     lb_id = cloud.slb.create_load_balancer(account, region, name=name)
@@ -211,7 +211,7 @@ def _build_lb(cloud: LocalCloud, reader: _Reader, summary: FleetSummary, item: d
 
 
 def _build_server_group_lbs(
-    cloud: LocalCloud, reader: _Reader, summary: FleetSummary, doc: dict[str, Any], kind: str
+    cloud: Cloud, reader: _Reader, summary: FleetSummary, doc: dict[str, Any], kind: str
 ) -> None:
     """``albs:`` / ``nlbs:``: every load balancer and server group first, then the listeners, which may name a
     group declared under another load balancer of the same kind."""

@@ -10,8 +10,8 @@ import pytest
 from pytest_mock import MockerFixture
 
 from ecs_events import retry
-from ecs_events.clients import Clients, Credentials
-from ecs_events.settings import Settings
+from ecs_events.runtime.clients import Clients, Credentials
+from ecs_events.runtime.settings import Settings
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
 from localcloud.testing import run_instances

@@ -11,7 +11,7 @@ import pytest
 from ecs_events.actions.balancers import Balancers, UnknownKindError
 from ecs_events.actions.slb import Slb
 from ecs_events.actions.types import Membership, SlbView
-from ecs_events.clients import Clients
+from ecs_events.runtime.clients import Clients
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
 
@@ -138,7 +138,7 @@ def test_discovery_is_limited_to_the_kinds_asked_for_and_restores_reach_every_ki
 
 
 def test_the_load_balancers_setting_is_checked_in_one_line() -> None:
-    from ecs_events.settings import SettingsError, load_settings
+    from ecs_events.runtime.settings import SettingsError, load_settings
 
     assert load_settings(load_balancers="CLB, nlb").load_balancers == ("clb", "nlb")
     with pytest.raises(SettingsError, match="ECS_EVENTS_LOAD_BALANCERS: expected a comma-separated list"):

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from ecs_events.clients import ClientConfigError, Clients, Credentials, CredentialsError, resolve_credentials
-from ecs_events.fc import Context
-from ecs_events.settings import Settings
+from ecs_events.runtime.clients import ClientConfigError, Clients, Credentials, CredentialsError, resolve_credentials
+from ecs_events.runtime.fc import Context
+from ecs_events.runtime.settings import Settings
 from localcloud.cloud import LocalCloud
 
 ENV = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
@@ -116,9 +116,12 @@ def test_importing_the_actions_loads_no_sdk() -> None:
     """FC cold start: SDK modules are imported on first use, never at import; both import orders work."""
     code = (
         "import sys, json\n"
-        "import ecs_events.retry, ecs_events.clients, ecs_events.actions, ecs_events.actions.mns\n"
+        "import ecs_events.retry, ecs_events.runtime.clients, ecs_events.actions, ecs_events.actions.mns\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('aliyunsdk', 'mns')))))\n"
     )
-    for order in (code, code.replace("ecs_events.retry, ecs_events.clients", "ecs_events.clients, ecs_events.retry")):
+    for order in (
+        code,
+        code.replace("ecs_events.retry, ecs_events.runtime.clients", "ecs_events.runtime.clients, ecs_events.retry"),
+    ):
         out = subprocess.run([sys.executable, "-c", order], capture_output=True, text=True, check=True)
         assert json.loads(out.stdout) == []

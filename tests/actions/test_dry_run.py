@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from ecs_events.actions.errors import ConflictError
-from ecs_events.clients import Clients
+from ecs_events.runtime.clients import Clients
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
 

@@ -10,7 +10,7 @@ import pytest
 
 from ecs_events import retry
 from ecs_events.actions.errors import ActionError, ConflictError, NotFoundError
-from ecs_events.clients import Clients
+from ecs_events.runtime.clients import Clients
 from localcloud.cloud import LocalCloud
 
 

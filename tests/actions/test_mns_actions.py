@@ -9,7 +9,7 @@ import pytest
 from ecs_events import retry
 from ecs_events.actions.errors import NotFoundError, TransientError
 from ecs_events.actions.mns import Queue
-from ecs_events.clients import Clients
+from ecs_events.runtime.clients import Clients
 from localcloud.cloud import LocalCloud
 
 

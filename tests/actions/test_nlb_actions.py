@@ -11,7 +11,7 @@ import pytest
 from ecs_events import retry
 from ecs_events.actions.errors import NotFoundError
 from ecs_events.actions.types import Membership
-from ecs_events.clients import Clients
+from ecs_events.runtime.clients import Clients
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
 

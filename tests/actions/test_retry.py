@@ -12,7 +12,7 @@ from mns.mns_exception import MNSClientNetworkException, MNSClientParameterExcep
 
 from ecs_events import retry
 from ecs_events.actions.errors import ActionError, ConflictError, NotFoundError, TransientError
-from ecs_events.clients import Clients, Credentials
+from ecs_events.runtime.clients import Clients, Credentials
 from localcloud.cloud import LocalCloud
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-from ecs_events.demo import Progress
 from ecs_events.engine.saga import Action, HistoryEntry, Saga, Step, StepState
 from ecs_events.models.times import parse_time
-from ecs_events.timeline import Labels, build, render_text
+from ecs_events.tools.demo import Progress
+from ecs_events.tools.timeline import Labels, build, render_text
 
 AT = parse_time("2026-11-26T02:00:00Z")
 

@@ -33,8 +33,7 @@ import ecs_events
 for info in pkgutil.walk_packages(ecs_events.__path__, "ecs_events."):
     importlib.import_module(info.name)
 for name in ("aliyunsdkcore.client", "aliyunsdkecs.request.v20140526.RebootInstanceRequest",
-             "aliyunsdkslb.request.v20140515.SetBackendServersRequest", "mns.account", "redis", "yaml",
-             "pydantic_settings", "tenacity"):
+             "aliyunsdkslb.request.v20140515.SetBackendServersRequest", "mns.account", "redis", "yaml"):
     importlib.import_module(name)
 files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
 outside = sorted({f for f in files if f and not f.startswith(root) and not f.startswith(sys.base_prefix)})
@@ -100,17 +99,18 @@ def test_layout_zips_and_manifest(built: tuple[Path, str, str]) -> None:
     for name in names:
         root = out / "package" / name
         assert (root / "index.py").read_bytes() == (ROOT / "functions" / name / "index.py").read_bytes()
-        assert (root / "ecs_events" / "settings.py").is_file()
+        assert (root / "ecs_events" / "runtime" / "settings.py").is_file()
         assert not (root / "localcloud").exists() and not (root / "tests").exists()
+        assert not (root / "ecs_events" / "tools").exists()  # operator tools: nothing on FC imports them
         with zipfile.ZipFile(out / "fc" / f"{name}.zip") as zf:
             entries = set(zf.namelist())
             assert zf.read("index.py") == (root / "index.py").read_bytes()
-        assert "ecs_events/app.py" in entries and "pydantic/__init__.py" in entries
-        assert not any(e.startswith(("localcloud/", "tests/")) for e in entries)
+        assert "ecs_events/runtime/app.py" in entries and "pydantic/__init__.py" in entries
+        assert not any(e.startswith(("localcloud/", "tests/", "ecs_events/tools/")) for e in entries)
         pyc = [e for e in entries if e.endswith(".pyc")]
         if manifest["bytecode"]:  # compiled by the target interpreter: FC's read-only code dir never compiles
             tag = "cpython-" + str(manifest["bytecode"]).replace(".", "")
-            assert "ecs_events/__pycache__/app." + tag + ".pyc" in entries and all(tag in e for e in pyc)
+            assert "ecs_events/runtime/__pycache__/app." + tag + ".pyc" in entries and all(tag in e for e in pyc)
         else:
             assert pyc == []
     # compiled extensions are for the target interpreter only (or version-independent abi3)

@@ -74,7 +74,7 @@ def _scenarios(world: World, tmp_path: Path, mocker: Any) -> None:
     ecs.create_system_event(db[0], "SystemMaintenance.Reboot", now() + timedelta(minutes=35))  # behind no LB
     world.run(seconds=1800, step=15, app=app)
     # the reconciler's pass (the eighth function): open events of managed instances, overdue sagas, the registry
-    from ecs_events.app import reconciler_for
+    from ecs_events.runtime.app import reconciler_for
 
     reconciler_for(app).run_once()
 

@@ -2,7 +2,7 @@
 
 Both parse with plain ``yaml.safe_load``; they name exactly the functions in ``functions/``; every handler and
 initializer exists in the package layout (one code root per function: ``index.py`` at the root); environment keys
-are settings of ``ecs_events.settings.Settings``; triggers are of the right type; the CloudMonitor rules and the
+are settings of ``ecs_events.runtime.settings.Settings``; triggers are of the right type; the CloudMonitor rules and the
 EventBridge pattern cover exactly the event names the models know; each Delivery creates its own triggers and rules
 and no other's.
 """
@@ -32,7 +32,7 @@ from tests.deploy.support import (
 from ecs_events.models.base import SystemEventStatus
 from ecs_events.models.disk import DISK_EVENT_TYPES
 from ecs_events.models.instance import INSTANCE_EVENT_TYPES
-from ecs_events.settings import ENV_PREFIX, Settings
+from ecs_events.runtime.settings import ENV_PREFIX, Settings
 
 TEMPLATES = {"template.yml": ros_functions, "s.yaml": s_functions}
 TOPIC_FAMILIES = ("maintenance", "preemption", "disk", "lifecycle", "snapshot")

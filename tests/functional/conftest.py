@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from tests.notify.notify_support import Receiver, serve_receiver
 
-from ecs_events.app import App, build_app
-from ecs_events.consumer import Report
-from ecs_events.settings import Settings
-from ecs_events.subscribe import subscribe
+from ecs_events.runtime.app import App, build_app
+from ecs_events.runtime.consumer import Report
+from ecs_events.runtime.settings import Settings
+from ecs_events.tools.subscribe import subscribe
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
 

@@ -15,9 +15,9 @@ from typing import Any
 from tests.functional.conftest import QUEUE, TAG, World
 
 from ecs_events.actions.types import Membership
-from ecs_events.app import App
 from ecs_events.engine.saga import Saga
 from ecs_events.engine.timers import parse_wake
+from ecs_events.runtime.app import App
 
 
 def _saga(app: App, instance_id: str) -> Saga:
@@ -26,7 +26,7 @@ def _saga(app: App, instance_id: str) -> Saga:
 
 
 def reconciler_for(app: App) -> Any:
-    from ecs_events.app import reconciler_for
+    from ecs_events.runtime.app import reconciler_for
 
     return reconciler_for(app)
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from tests.functional.conftest import QUEUE, TAG, World
 
-from ecs_events.app import App
 from ecs_events.models import parse_notification
+from ecs_events.runtime.app import App
 
 
 def test_an_untagged_instance_is_never_touched(world: World) -> None:

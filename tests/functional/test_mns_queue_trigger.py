@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from tests.functional.conftest import QUEUE, World
 
-from ecs_events import fc, handlers
 from ecs_events.cli.replay_cmd import load_function
+from ecs_events.runtime import fc, handlers
 from localcloud.mns.trigger import TriggerConfig
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"

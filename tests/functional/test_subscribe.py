@@ -13,7 +13,7 @@ import pytest
 from ecs_events import retry
 from ecs_events.cli import main
 from ecs_events.models import InstanceSystemEvent, parse_notification
-from ecs_events.subscribe import NAMES_PER_PATTERN, TARGET_ID, event_names, patterns_of
+from ecs_events.tools.subscribe import NAMES_PER_PATTERN, TARGET_ID, event_names, patterns_of
 from localcloud.cloud import LocalCloud
 
 QUEUE = "ecs-events"
@@ -206,8 +206,8 @@ def test_the_listing_parser_reads_both_documented_shapes() -> None:
 def test_the_consumer_handles_what_the_rule_delivers(
     env: LocalCloud, capsys: pytest.CaptureFixture[str], tmp_path: Any
 ) -> None:
-    from ecs_events.app import build_app
-    from ecs_events.settings import Settings
+    from ecs_events.runtime.app import build_app
+    from ecs_events.runtime.settings import Settings
 
     instance_id = instance(env)
     assert cli(capsys)[0] == 0

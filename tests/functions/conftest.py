@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ecs_events import fc, handlers
 from ecs_events.cli.replay_cmd import load_function
+from ecs_events.runtime import fc, handlers
 from localcloud.cloud import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]

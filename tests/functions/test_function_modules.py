@@ -12,10 +12,18 @@ from pathlib import Path
 import pytest
 from tests.functions.conftest import FUNCTIONS_DIR, ROOT
 
-from ecs_events import handlers
+from ecs_events.runtime import handlers
 
 NAMES = ("maintenance", "preemption", "disk", "lifecycle", "snapshot", "eventbridge", "consumer", "reconciler")
-FORBIDDEN = ("aliyunsdkcore", "aliyunsdkecs", "aliyunsdkslb", "mns", "redis", "ecs_events.app", "ecs_events.engine")
+FORBIDDEN = (
+    "aliyunsdkcore",
+    "aliyunsdkecs",
+    "aliyunsdkslb",
+    "mns",
+    "redis",
+    "ecs_events.runtime.app",
+    "ecs_events.engine",
+)
 
 PROBE = """
 import json, sys
@@ -46,7 +54,7 @@ def test_index_is_thin(name: str) -> None:
     assert 10 <= len(lines) <= 40
     text = "\n".join(lines)
     assert "sys.path" not in text  # no path hacks: FC puts the code root on the path
-    assert "from ecs_events import handlers" in text
+    assert "from ecs_events.runtime import handlers" in text
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,4 +1,4 @@
-"""ecs_events.handlers through the functions: failure policy (poison acknowledged, transient raised having
+"""ecs_events.runtime.handlers through the functions: failure policy (poison acknowledged, transient raised having
 dead-lettered nothing), the App once per instance, the initializer's one-line errors, the consumer's deadline."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from tests.functions.conftest import QUEUE, SAMPLES, Functions, context, sample, timer_event
 
-from ecs_events import fc, handlers
 from ecs_events.actions.errors import TransientError
-from ecs_events.app import App
-from ecs_events.settings import SettingsError
+from ecs_events.runtime import fc, handlers
+from ecs_events.runtime.app import App
+from ecs_events.runtime.settings import SettingsError
 from ecs_events.store.base import StoreError
 from localcloud.cloud import LocalCloud
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from tests.functions.conftest import TAG, Functions, for_instance, sample, timer_event
 
-from ecs_events import handlers
 from ecs_events.cli.replay_cmd import pick_function
 from ecs_events.engine.saga import Saga, SagaStatus
 from ecs_events.models.times import iso_utc
+from ecs_events.runtime import handlers
 from localcloud.cloud import LocalCloud
 
 FLEET: dict[str, Any] = {

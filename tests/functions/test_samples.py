@@ -78,7 +78,7 @@ def test_bad_payload_is_dead_lettered_and_acknowledged(functions: Functions, pat
     assert (record["function"], record["request_id"]) == (name, "req-bad")
     raw = path.read_bytes()
     if record.get("truncated"):  # too big for an MNS message: whole in the store, the head in the DLQ
-        from ecs_events import handlers
+        from ecs_events.runtime import handlers
 
         stored = handlers.initialize().store.get(record["store_key"])
         assert stored is not None and stored.value["body"] == raw.decode()

@@ -27,12 +27,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ecs_events.app import App, build_app, reconciler_for
 from ecs_events.engine.reconciler import GRACE
 from ecs_events.engine.saga import Saga, SagaStatus
 from ecs_events.engine.timers import parse_wake
-from ecs_events.settings import Settings
-from ecs_events.subscribe import subscribe
+from ecs_events.runtime.app import App, build_app, reconciler_for
+from ecs_events.runtime.settings import Settings
+from ecs_events.tools.subscribe import subscribe
 from localcloud.cloud import LocalCloud
 
 QUEUE = "ecs-events"

@@ -43,8 +43,8 @@ def leaks(secrets: dict[str, str], lines: Iterable[str]) -> list[tuple[str, str]
 
 
 class LogTaps:
-    """Everything logged while active: ``ecs_events.logs.configure("DEBUG")`` JSON lines into a buffer, and the root
-    logger at DEBUG with a plain formatter (third-party loggers: the SDKs, urllib3). Restores both on exit."""
+    """Everything logged while active: ``ecs_events.logs.configure("DEBUG")`` JSON lines into a buffer, and the
+    root logger at DEBUG with a plain formatter (third-party loggers: the SDKs, urllib3). Restores both on exit."""
 
     def __init__(self) -> None:
         self.json_stream = io.StringIO()

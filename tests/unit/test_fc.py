@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ecs_events.fc import Context, invoke
+from ecs_events.runtime.fc import Context, invoke
 
 ENV = {
     "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.ak",

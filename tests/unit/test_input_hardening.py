@@ -19,9 +19,9 @@ from ecs_events.errors import (
     InvalidJsonError,
     UnknownFormatError,
 )
-from ecs_events.fc import Context
 from ecs_events.models import parse_notification, parse_time
 from ecs_events.models.times import iso_utc
+from ecs_events.runtime.fc import Context
 from ecs_events.sources import MAX_BATCH_ITEMS, Source, unwrap
 from ecs_events.sources.decode import MAX_BODY_BYTES
 

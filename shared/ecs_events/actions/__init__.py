@@ -1,6 +1,6 @@
 """Actions: the only code that calls cloud SDKs. Thin, no decisions: read facts, act when told, translate errors.
 
-``Ecs``, ``Slb`` and ``Queue`` wrap an ``AcsClient`` / MNS ``Account`` built by ``ecs_events.clients.Clients``;
+``Ecs``, ``Slb`` and ``Queue`` wrap an ``AcsClient`` / MNS ``Account`` built by ``ecs_events.runtime.clients.Clients``;
 every call runs under ``ecs_events.retry.call`` and raises a ``CloudCallError`` subclass on failure.
 """
 

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ecs_events.errors import EcsEventsError, printable
 
 if TYPE_CHECKING:
-    from ecs_events.app import App
-    from ecs_events.consumer import Report
+    from ecs_events.runtime.app import App
+    from ecs_events.runtime.consumer import Report
 
 DEFAULT_WAIT = 3
 MAX_WAIT = 30  # MNS long polls last at most 30 s
@@ -107,10 +107,10 @@ def summary(report: Report) -> str:
 
 
 def _build() -> App:
-    from ecs_events.app import build_app
-    from ecs_events.clients import ClientConfigError, CredentialsError
     from ecs_events.policy import PolicyError
-    from ecs_events.settings import SettingsError
+    from ecs_events.runtime.app import build_app
+    from ecs_events.runtime.clients import ClientConfigError, CredentialsError
+    from ecs_events.runtime.settings import SettingsError
     from ecs_events.store import StoreError
 
     try:

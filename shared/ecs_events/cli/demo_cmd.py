@@ -1,5 +1,5 @@
 """``ecs-events demo [--html FILE] [--seed N] [--store URL] [--verbose]``: the whole product on the embedded
-default, in this process, with no account and no network (see ``ecs_events.demo``).
+default, in this process, with no account and no network (see ``ecs_events.tools.demo``).
 
 A local Alibaba Cloud on a simulated clock, a fleet of six instances behind a load balancer, a scheduled maintenance
 reboot (CreateSimulatedSystemEvents through the SDK), a preemptible interruption and a stalled disk; the queue
@@ -93,8 +93,8 @@ def engine_logs(verbose: bool, stream: TextIO) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from ecs_events.demo import run_demo
-    from ecs_events.timeline_html import render_html
+    from ecs_events.tools.demo import run_demo
+    from ecs_events.tools.timeline_html import render_html
 
     out = out or sys.stdout
     err = err or sys.stderr

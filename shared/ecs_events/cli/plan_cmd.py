@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from ecs_events.errors import EcsEventsError, InputError, printable
-from ecs_events.settings import DEFAULT_TAG
+from ecs_events.runtime.settings import DEFAULT_TAG
 
 MAX_SHOWN = 20
 
@@ -50,8 +50,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _now(value: str | None) -> datetime:
-    from ecs_events.clock import system_now
     from ecs_events.models.times import parse_time
+    from ecs_events.runtime.clock import system_now
 
     if value is None:
         return system_now()

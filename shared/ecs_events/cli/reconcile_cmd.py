@@ -32,8 +32,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from ecs_events.app import reconciler_for
     from ecs_events.logs import configure
+    from ecs_events.runtime.app import reconciler_for
 
     out = out or sys.stdout
     err = err or sys.stderr

@@ -36,9 +36,9 @@ from types import ModuleType
 from typing import Any, TextIO
 
 import ecs_events
-from ecs_events import fc, handlers
 from ecs_events.errors import EcsEventsError, InputError, printable
 from ecs_events.models.base import EventKind
+from ecs_events.runtime import fc, handlers
 from ecs_events.sources import MAX_BATCH_BYTES, Source, TimerTick, is_queue_trigger, unwrap
 
 # Configuration errors: exit 2, like any bad input.

@@ -8,7 +8,7 @@ Needs only ``ECS_EVENTS_STORE``: no account, no credentials, no cloud call (with
 is read from its clock, else the wall clock; it only matters for a saga with no timer armed). A sqlite file that does
 not exist is an empty store and is not created. ``--json`` prints one object: ``{in_flight, finished, drained,
 budgets, outbox: {pending, dead}, unreadable}``. ``--html FILE`` also writes the timeline of every saga in the store
-as a self-contained page (``ecs_events.timeline_html``).
+as a self-contained page (``ecs_events.tools.timeline_html``).
 """
 
 from __future__ import annotations
@@ -267,7 +267,7 @@ def readable(status: dict[str, Any]) -> list[str]:
 def _now(settings: Any) -> Callable[[], datetime]:
     """The localcloud's clock when one is configured (falling back to the wall clock if it is down), else the wall
     clock: status is read-only, a clock it cannot read must not stop it."""
-    from ecs_events.clock import ClockError, clock_for, system_now
+    from ecs_events.runtime.clock import ClockError, clock_for, system_now
 
     clock = clock_for(settings.localcloud)
 
@@ -281,7 +281,7 @@ def _now(settings: Any) -> Callable[[], datetime]:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from ecs_events.settings import SettingsError, load_settings
+    from ecs_events.runtime.settings import SettingsError, load_settings
     from ecs_events.store import StoreError
 
     out = out or sys.stdout
@@ -297,7 +297,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     try:
         status = empty() if store is None else collect(store, _now(settings), limit)
         if getattr(args, "html", None):
-            from ecs_events.timeline_html import page_from_store
+            from ecs_events.tools.timeline_html import page_from_store
 
             page = page_from_store(store, _now(settings)())
     except EcsEventsError as exc:

@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _dry_delete(rule_name: str) -> dict[str, dict[str, str]]:
-    from ecs_events.subscribe import TARGET_ID
+    from ecs_events.tools.subscribe import TARGET_ID
 
     return {
         "DeleteEventRuleTargets": {"RuleName": rule_name, "Ids.1": TARGET_ID},
@@ -51,9 +51,9 @@ def _dry_delete(rule_name: str) -> dict[str, dict[str, str]]:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from ecs_events.clients import ClientConfigError, CredentialsError
-    from ecs_events.settings import SettingsError, load_settings
-    from ecs_events.subscribe import (
+    from ecs_events.runtime.clients import ClientConfigError, CredentialsError
+    from ecs_events.runtime.settings import SettingsError, load_settings
+    from ecs_events.tools.subscribe import (
         RULE_NAME,
         SubscribeInputError,
         Target,

@@ -228,7 +228,7 @@ def _batch_source(items: Sequence[Any]) -> Source:
 
 
 def is_queue_trigger(deliveries: Sequence[Delivery]) -> bool:
-    """These deliveries came from an MNS queue trigger (see ``ecs_events.handlers``)."""
+    """These deliveries came from an MNS queue trigger (see ``ecs_events.runtime.handlers``)."""
     return any(d.source is Source.MNS_QUEUE_TRIGGER for d in deliveries)
 
 

@@ -14,7 +14,7 @@ from localcloud.ecs.errors import command_not_found, incorrect_instance_status
 from localcloud.errors import invalid_parameter
 
 if TYPE_CHECKING:
-    from localcloud.ecs.models import EcsBackend
+    from localcloud.ecs.state import Backend
 
 COMMAND_TYPES = ("RunShellScript", "RunBatScript", "RunPowerShellScript")
 
@@ -57,7 +57,7 @@ def decode_content(content: str, encoding: str) -> str:
 
 
 class Assistant:
-    def __init__(self, backend: EcsBackend) -> None:
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.commands: dict[str, Command] = {}
         self.results: list[InvocationResult] = []

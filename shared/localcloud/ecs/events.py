@@ -20,7 +20,7 @@ from localcloud.ecs.errors import no_inquiring_event
 from localcloud.emit import iso
 
 if TYPE_CHECKING:
-    from localcloud.ecs.models import EcsBackend, Instance
+    from localcloud.ecs.state import Backend, Instance
 
 EVENT_TYPES = (
     "SystemMaintenance.Reboot",
@@ -83,7 +83,7 @@ class SystemEvent:
 
 
 class SystemEvents:
-    def __init__(self, backend: EcsBackend) -> None:
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.events: dict[str, SystemEvent] = {}
 

@@ -1,4 +1,5 @@
-"""What ``ecs-events demo`` reads back once the clock has run, and what it checks.
+"""The demo's state (``World``: the cloud, the fleet, the app, names), what ``ecs-events demo`` reads back once the
+clock has run, and what it checks.
 
 The fleet's final state comes from the cloud, not from our own records: weights off localcloud's SLB, the system
 events' statuses (DescribeInstanceHistoryEvents) and the snapshots (DescribeSnapshots) through the ECS SDK. Each
@@ -10,13 +11,39 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ecs_events.timeline import Lane, Timeline, clean, hms
+from ecs_events.tools.timeline import Labels, Lane, Timeline, clean, hms
 
 if TYPE_CHECKING:
-    from ecs_events.demo import World
+    from ecs_events.runtime.app import App
+    from localcloud.cloud import LocalCloud
+    from localcloud.fleet import FleetSummary
+
+
+@dataclass
+class World:
+    """The running demo: the cloud, the fleet, the app, and what is known by name."""
+
+    cloud: LocalCloud
+    fleet: FleetSummary
+    app: App
+    lb_id: str
+    group_id: str
+    labels: Labels = field(default_factory=Labels)
+    before: dict[tuple[str, str], int] = field(default_factory=dict)  # (lb or group name, instance name) -> weight
+    event_ids: dict[str, str] = field(default_factory=dict)  # what -> event id
+    not_before: datetime | None = None
+    story: list[str] = field(default_factory=list)  # the setting and what happened when, for the report
+
+    def ids(self, group: str) -> list[str]:
+        return self.fleet.instances[group]
+
+    def name(self, value: str) -> str:
+        return self.labels.names.get(value, value)
+
 
 Check = tuple[bool, str]  # (held, what)
 ALL_STATUSES = ["Inquiring", "Scheduled", "Executing", "Executed", "Avoided", "Canceled", "Failed"]

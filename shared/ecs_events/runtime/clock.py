@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -28,6 +27,8 @@ def localcloud_now(url: str, timeout: float = 5.0) -> Now:
     endpoint = url.rstrip("/") + "/_localcloud/clock"
 
     def now() -> datetime:
+        import urllib.request  # here, not at import: only a localcloud clock reads it (FC cold start)
+
         try:
             with urllib.request.urlopen(endpoint, timeout=timeout) as response:
                 return parse_time(json.loads(response.read())["now"])

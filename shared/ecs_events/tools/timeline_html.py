@@ -1,9 +1,10 @@
 """The timeline as one self-contained HTML page: inline CSS and inline SVG, no script, no external resource (it opens
 from a file, from a CI artifact, or a mail attachment, offline).
 
-Top to bottom: a summary header (sagas, outcomes, time span, optional checks), the chart (``ecs_events.timeline_svg``:
-one lane per instance on a UTC axis) and its legend, optional sections from the caller (the demo's final state), then
-each lane's history as a list, the same facts as text for screen readers, search and tests.
+Top to bottom: a summary header (sagas, outcomes, time span, optional checks), the chart
+(``ecs_events.tools.timeline_svg``: one lane per instance on a UTC axis) and its legend, optional sections from the
+caller (the demo's final state), then each lane's history as a list, the same facts as text for screen readers, search
+and tests.
 
 Every string from the store is escaped (``esc``): event data is untrusted, an instance name or a step detail may
 hold markup.
@@ -15,8 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ecs_events.timeline import Timeline, hms, saga_line
-from ecs_events.timeline_svg import chart, esc, legend, utc
+from ecs_events.tools.timeline import Timeline, hms, saga_line
+from ecs_events.tools.timeline_svg import chart, esc, legend, utc
 
 if TYPE_CHECKING:
     from ecs_events.store.base import Store
@@ -128,7 +129,7 @@ def render_html(
 
 def page_from_store(store: Store | None, now: datetime | None = None) -> str:
     """The page for ``ecs-events status --html``: every saga in ``store`` (None: an empty store), ``now`` marked."""
-    from ecs_events.timeline import from_store
+    from ecs_events.tools.timeline import from_store
 
     timeline = from_store(store, now=now) if store is not None else Timeline((), None, None)
     subtitle = f"read from the store at {utc(now)}" if now is not None else "read from the store"

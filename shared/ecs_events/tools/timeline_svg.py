@@ -1,6 +1,6 @@
 """The timeline chart as inline SVG (no script, no external resource): one lane per instance on a UTC time axis,
 drain / snapshot / command spans, event / reboot / restore / removal points, deferred waits, failed steps, the
-event's notBefore as a dashed vertical marker, and its legend. ``ecs_events.timeline_html`` puts it in the page.
+event's notBefore as a dashed vertical marker, and its legend. ``ecs_events.tools.timeline_html`` puts it in the page.
 
 Every string from the store goes through ``esc`` (event data is untrusted); each mark carries an SVG ``<title>``
 (the browser's tooltip) with its time and text.
@@ -12,7 +12,7 @@ import html
 from datetime import datetime, timedelta, timezone
 
 from ecs_events.errors import printable
-from ecs_events.timeline import Lane, Mark, Timeline, hms
+from ecs_events.tools.timeline import Lane, Mark, Timeline, hms
 
 WIDTH, LABEL_W, RIGHT_PAD = 1320, 280, 36
 AXIS_H, LANE_H = 40, 62

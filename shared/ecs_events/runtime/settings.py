@@ -1,18 +1,20 @@
-"""Settings: one pydantic-settings model over the environment (what Function Compute passes a function).
+"""Settings: one pydantic model over the environment (what Function Compute passes a function).
 
-Every setting is ``ECS_EVENTS_<NAME>``; a bad value is one line naming the variable. The region defaults to FC's own
+Every setting is ``ECS_EVENTS_<NAME>`` (the name in any case, as pydantic-settings read it before); a bad value is one
+line naming the variable. The environment is read here by hand rather than through pydantic-settings, whose import
+alone cost a cold start 30-40 ms (``bench/coldstart.py``): values given to ``Settings(...)`` win over the environment,
+every other field is read from it. The region defaults to FC's own
 (``FC_REGION``, then ``ALIBABA_CLOUD_REGION_ID``). Credentials are not settings: they come from the FC context or the
-``ALIBABA_CLOUD_*`` variables (see ``ecs_events.clients.resolve_credentials``).
+``ALIBABA_CLOUD_*`` variables (see ``ecs_events.runtime.clients.resolve_credentials``).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecs_events.errors import EcsEventsError
 
@@ -29,8 +31,20 @@ def _default_region() -> str:
     return os.environ.get("FC_REGION") or os.environ.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The ``ECS_EVENTS_*`` variables that name a setting, by field name (``ECS_EVENTS_MAX_RECEIVES`` ->
+    ``max_receives``); the prefix and the name in any case. Others are ignored."""
+    found: dict[str, str] = {}
+    for key, value in (os.environ if environ is None else environ).items():
+        if key[: len(ENV_PREFIX)].upper() == ENV_PREFIX:
+            name = key[len(ENV_PREFIX) :].lower()
+            if name in Settings.model_fields:
+                found[name] = value
+    return found
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     account_id: str | None = Field(None, description="the Alibaba Cloud account (uid) to act for; required to act")
     region: str = Field(default_factory=_default_region, description="region of the ECS fleet (default: FC's)")
@@ -40,7 +54,7 @@ class Settings(BaseSettings):
     policy: Path | None = Field(None, description="YAML policy file (windows, lead, budget, snapshots, overrides)")
     dry_run: bool = Field(False, description="plan and log, make no mutating call")
     tag: str = Field(DEFAULT_TAG, description="opt-in tag KEY=VALUE: only instances carrying it are acted on")
-    webhooks: Annotated[tuple[str, ...], NoDecode] = Field(
+    webhooks: tuple[str, ...] = Field(
         (),
         repr=False,  # the URLs carry access tokens and signing secrets
         description="comma-separated notification URLs: https://... (JSON) or dingtalk+https://...&secret=SEC...",
@@ -50,7 +64,7 @@ class Settings(BaseSettings):
     )
     mns_endpoint: str | None = Field(None, description="MNS endpoint (default https://ACCOUNT.mns.REGION.aliyuncs.com)")
     max_receives: int = Field(5, ge=1, le=1000, description="deliveries of one message before it is dead-lettered")
-    load_balancers: Annotated[tuple[str, ...], NoDecode] = Field(
+    load_balancers: tuple[str, ...] = Field(
         ("clb", "alb", "nlb"), description="the load balancer kinds drains look in: any of clb, alb, nlb"
     )
     reconcile_interval: int = Field(
@@ -59,6 +73,14 @@ class Settings(BaseSettings):
     stuck_after: int = Field(
         3600, ge=60, le=30 * 86400, description="seconds a saga may stay overdue before the reconciler calls it stuck"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment(cls, data: Any) -> Any:
+        """Every field not given explicitly comes from its ``ECS_EVENTS_*`` variable, when set."""
+        if isinstance(data, dict):
+            return {**from_environment(), **data}
+        return data
 
     @field_validator("webhooks", mode="before")
     @classmethod

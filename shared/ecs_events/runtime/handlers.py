@@ -1,7 +1,8 @@
 """The entry logic every Function Compute function shares; ``functions/<name>/index.py`` only wires to it.
 
-- ``initialize(context)``: FC's initializer. Builds the App (settings, store, clients, engine, outbox, consumer) once
-  per FC instance and hands the same one to every invocation, concurrent ones included (instance concurrency > 1).
+- ``initialize(context)``: FC's initializer. Builds the App (settings, store, clients; the engine, outbox and consumer
+  on first use) once per FC instance and hands the same one to every invocation, concurrent ones included (instance
+  concurrency > 1). Events a store read answers (``ecs_events.runtime.triage``) never build the engine.
   A bad configuration raises its one-line error here: FC reports the failed initializer and retries on a new
   instance. When the context brings rotated STS credentials, the App is rebuilt around the same store.
 - ``handle_push(event, context, expect=...)``: an MNS topic or EventBridge delivery, all its events into the engine.
@@ -32,21 +33,28 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from ecs_events import fc
 from ecs_events.errors import EcsEventsError, InputError, printable
 from ecs_events.models.base import EventKind
+from ecs_events.runtime import fc
+from ecs_events.runtime.triage import no_op
 from ecs_events.sources import Delivery, Source, TimerTick, is_queue_trigger, unwrap
 
 if TYPE_CHECKING:
-    from ecs_events.app import App
     from ecs_events.models import EcsEvent
+    from ecs_events.runtime.app import App
 
 log = logging.getLogger("ecs_events.handlers")
+
+# No pydantic plugin is used here. Unless told otherwise, pydantic looks for plugins when it builds its first model
+# (the settings, the event's model): importlib.metadata reads every installed distribution's entry points, 50-100 ms
+# of a cold start (bench/coldstart.py). An explicit PYDANTIC_DISABLE_PLUGINS (even empty: load them all) is kept.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # The event kinds each push function's trigger is filtered to (None: any kind). The consumer has a timer trigger
 # and may have an MNS queue trigger (``handle_consumer``).
@@ -100,7 +108,7 @@ def initialize(context: Any = None) -> App:
             configure_logs()
         if _app is not None and (credentials is None or credentials == _app_credentials):
             return _app
-        from ecs_events.app import build_app
+        from ecs_events.runtime.app import build_app
 
         try:  # a rotation keeps the store (and its connections): only the clients change
             app = build_app(context=context, store=_app.store if _app is not None else None)
@@ -200,9 +208,9 @@ def _push(
 def _wake_one(app: App, delivery: Delivery, summary: PushSummary) -> None:
     """A timer wake from a queue trigger message: ``engine.wake``. A saga busy elsewhere gets its wake back on the
     events queue, delayed (``consumer.BUSY_REQUEUE``); any other failure raises for the trigger to retry."""
-    from ecs_events.consumer import BUSY_REQUEUE
     from ecs_events.engine.engine import BusyError
     from ecs_events.engine.timers import wake_body
+    from ecs_events.runtime.consumer import BUSY_REQUEUE
 
     wake = delivery.wake
     assert wake is not None
@@ -251,8 +259,6 @@ def _handle_one(
     app: App, delivery: Delivery, event: EcsEvent, expect: tuple[EventKind, ...] | None, summary: PushSummary
 ) -> str | None:
     """Hand one event to the engine; the reason when it is rejected (poison), None when handled. Raises the rest."""
-    from ecs_events.engine.engine import RejectedError
-
     extra = {"event_id": event.id, "instance_id": event.instance_id}
     if expect is not None and event.kind not in expect:
         summary.unexpected += 1
@@ -264,11 +270,13 @@ def _handle_one(
             ", ".join(kind.value for kind in expect),
             extra=extra,
         )
-    try:
-        result = app.engine.handle(event)
-    except RejectedError as exc:
-        return str(exc)
+    try:  # a store read answers most events (``ecs_events.runtime.triage``); the engine is built for the others
+        result = no_op(event, app.store, app.account) or app.engine.handle(event)
     except Exception as exc:
+        from ecs_events.engine.errors import RejectedError
+
+        if isinstance(exc, RejectedError):
+            return str(exc)
         level = logging.WARNING if isinstance(exc, EcsEventsError) else logging.ERROR
         log.log(level, "%s: left for the trigger to retry: %s", printable(event.name), exc, extra=extra,
                 exc_info=not isinstance(exc, EcsEventsError))  # fmt: skip
@@ -317,10 +325,10 @@ def _original(event: bytes, index: int | None) -> dict[str, Any]:
 
 
 def _dead_letter(app: App, event: bytes, poison: list[_Poison], summary: PushSummary) -> None:
-    """One dead-letter message per poison item (``ecs_events.deadletter``). A failed send raises: the trigger
+    """One dead-letter message per poison item (``ecs_events.runtime.deadletter``). A failed send raises: the trigger
     retries."""
-    from ecs_events.deadletter import dead_letter
     from ecs_events.models.times import iso_utc
+    from ecs_events.runtime.deadletter import dead_letter
 
     queue = app.clients.queue(app.settings.dlq_name)
     at = iso_utc(app.now())
@@ -336,8 +344,12 @@ def _dead_letter(app: App, event: bytes, poison: list[_Poison], summary: PushSum
 
 
 def _deliver_outbox(app: App, summary: PushSummary) -> None:
-    """Send the notices this delivery produced. They are in the store already: if sending fails they stay in the
-    outbox for the consumer's next run, and the delivery is not failed for it."""
+    """Send the notices this delivery produced. They are in the store already: if sending fails they stay in the outbox
+    for the consumer's next run, and the delivery is not failed for it. An App whose engine was never built produced
+    none: a cold start that only read the store (``ecs_events.runtime.triage``) leaves the outbox to the consumer and
+    the reconciler, which deliver it on every run."""
+    if not app.built("engine"):
+        return
     try:
         summary.notices_sent = app.outbox.deliver().sent
     except Exception:
@@ -385,7 +397,8 @@ def timer_options(event: bytes) -> TimerOptions:
 
 def handle_timer(event: bytes, context: Any) -> dict[str, Any]:
     """Drain the events queue (events and saga timers) until idle or until the invocation's time is nearly up
-    (``ecs_events.fc.deadline``: the timeout less 10 % or 5 s, whichever is larger). Returns the consumer's Report."""
+    (``ecs_events.runtime.fc.deadline``: the timeout less 10 % or 5 s, whichever is larger). Returns the consumer's
+    Report."""
     started = time.monotonic()
     app = initialize(context)
     options = timer_options(event)
@@ -404,7 +417,7 @@ def handle_reconcile(event: bytes, context: Any) -> dict[str, Any]:
     """One reconciler pass (the ``reconciler`` function's timer): wake overdue sagas, enforce drain deadlines, finish
     half-done restores, start sagas for events whose notification was lost; then send the notices that are due.
     Returns the pass's report."""
-    from ecs_events.app import reconciler_for
+    from ecs_events.runtime.app import reconciler_for
 
     app = initialize(context)
     report = reconciler_for(app).run_once()

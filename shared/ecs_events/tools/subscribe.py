@@ -264,9 +264,9 @@ def endpoint(settings: Any) -> tuple[str, bool]:
 
 
 def subscriber(settings: Any, context: Any = None) -> Subscriber:
-    """A ``Subscriber`` over the app's credentials and AcsClient (``ecs_events.app.credentials_for``)."""
-    from ecs_events.app import credentials_for
-    from ecs_events.clients import Clients
+    """A ``Subscriber`` over the app's credentials and AcsClient (``ecs_events.runtime.app.credentials_for``)."""
+    from ecs_events.runtime.app import credentials_for
+    from ecs_events.runtime.clients import Clients
 
     client = Clients(settings, credentials_for(settings, context)).acs_client()
     host, https = endpoint(settings)

@@ -21,20 +21,18 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ecs_events.demo_state import checks, final_state, weights
-from ecs_events.timeline import Labels, Timeline, from_store, hms, render_text
+from ecs_events.tools.demo_state import World, checks, final_state, weights
+from ecs_events.tools.timeline import Timeline, from_store, hms, render_text
 
 if TYPE_CHECKING:
-    from ecs_events.app import App
-    from ecs_events.settings import Settings
+    from ecs_events.runtime.settings import Settings
     from localcloud.cloud import LocalCloud
-    from localcloud.fleet import FleetSummary
 
 QUEUE = "ecs-events"
 RULE = "ecs-events"
@@ -64,28 +62,6 @@ STALL_AT, STALL_FOR = timedelta(minutes=75), timedelta(minutes=20)
 RUN_FOR = timedelta(hours=2, minutes=10)  # past notBefore: the platform would have acted by then
 STEP_SECONDS = 60
 RECONCILE_EVERY = timedelta(minutes=5)  # the reconciler function's default timer
-
-
-@dataclass
-class World:
-    """The running demo: the cloud, the fleet, the app, and what is known by name."""
-
-    cloud: LocalCloud
-    fleet: FleetSummary
-    app: App
-    lb_id: str
-    group_id: str
-    labels: Labels = field(default_factory=Labels)
-    before: dict[tuple[str, str], int] = field(default_factory=dict)  # (lb or group name, instance name) -> weight
-    event_ids: dict[str, str] = field(default_factory=dict)  # what -> event id
-    not_before: datetime | None = None
-    story: list[str] = field(default_factory=list)  # the setting and what happened when, for the report
-
-    def ids(self, group: str) -> list[str]:
-        return self.fleet.instances[group]
-
-    def name(self, value: str) -> str:
-        return self.labels.names.get(value, value)
 
 
 @dataclass
@@ -129,7 +105,7 @@ class Progress:
 # -- setting the stage -------------------------------------------------------------------------------------------
 def demo_settings(cloud: LocalCloud, store_url: str) -> Settings:
     """Every field given: nothing in the caller's environment (``ECS_EVENTS_*``) changes the demo."""
-    from ecs_events.settings import DEFAULT_TAG, Settings
+    from ecs_events.runtime.settings import DEFAULT_TAG, Settings
 
     return Settings(
         account_id=cloud.account_id,
@@ -148,7 +124,7 @@ def demo_settings(cloud: LocalCloud, store_url: str) -> Settings:
 
 
 def build_world(cloud: LocalCloud, store_url: str) -> World:
-    from ecs_events.app import build_app
+    from ecs_events.runtime.app import build_app
 
     fleet = cloud.load_fleet(FLEET)
     lb_id = fleet.load_balancers["web-lb"]
@@ -171,7 +147,7 @@ def build_world(cloud: LocalCloud, store_url: str) -> World:
 def subscribe_events(settings: Settings, context: Any) -> str:
     """The CloudMonitor event rule to the events queue, as ``ecs-events subscribe`` puts it (through the CMS SDK):
     localcloud then delivers every matching ECS notification to the queue, base64 JSON as CloudMonitor does."""
-    from ecs_events.subscribe import subscribe
+    from ecs_events.tools.subscribe import subscribe
 
     return subscribe(settings, rule_name=RULE, context=context)
 
@@ -238,7 +214,7 @@ def scenario(world: World, start: datetime) -> list[tuple[datetime, str, Callabl
 
 def run_clock(world: World, progress: Progress) -> float:
     """Advance the cloud clock in steps, firing the scenario and consuming the queue until idle after each."""
-    from ecs_events.app import reconciler_for
+    from ecs_events.runtime.app import reconciler_for
 
     cloud, consumer = world.cloud, world.app.consumer
     reconciler = reconciler_for(world.app)
@@ -301,7 +277,7 @@ def run_demo(*, seed: int = 0, store: str | None = None, progress: TextIO | None
     return Report(lines, timeline, verdict, sections, simulated)
 
 
-if __name__ == "__main__":  # python -m ecs_events.demo: the same as `ecs-events demo`
+if __name__ == "__main__":  # python -m ecs_events.tools.demo: the same as `ecs-events demo`
     from ecs_events.cli import main
 
     sys.exit(main(["demo", *sys.argv[1:]]))

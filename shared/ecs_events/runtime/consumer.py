@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ecs_events.deadletter import dead_letter
 from ecs_events.engine.engine import BusyError, Engine, RejectedError
 from ecs_events.engine.timers import Wake, parse_wake, wake_body
 from ecs_events.errors import EcsEventsError, InputError
 from ecs_events.models.times import iso_utc
+from ecs_events.runtime.deadletter import dead_letter
 from ecs_events.sources import Source, TimerTick, unwrap
 
 if TYPE_CHECKING:

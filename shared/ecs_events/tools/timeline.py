@@ -3,7 +3,7 @@
 One *lane* per instance. On a lane: *spans* (drained out of the load balancers, a snapshot being taken, a Cloud
 Assistant command running) and *points* (the event received, the reboot, the weights restored, the removal, a step
 deferred or failed), the event's ``notBefore`` deadline, and the lane's history as text lines. ``render_text`` is the
-terminal view (``ecs-events demo``); ``ecs_events.timeline_html`` draws the same model as a page.
+terminal view (``ecs-events demo``); ``ecs_events.tools.timeline_html`` draws the same model as a page.
 
 Everything here comes from the store (event data is untrusted): the renderers escape it, this module only keeps it
 on one line. Optional ``Labels`` (known only to a caller that built the fleet, such as the demo) put names on ids.

@@ -13,16 +13,17 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ecs_events.actions.alb import Alb
-from ecs_events.actions.balancers import Balancers
-from ecs_events.actions.ecs import Ecs
-from ecs_events.actions.mns import Queue
-from ecs_events.actions.nlb import Nlb
-from ecs_events.actions.slb import Slb
 from ecs_events.errors import EcsEventsError
+
+if TYPE_CHECKING:  # imported where built: an event that needs no cloud call never loads the actions or retry
+    from ecs_events.actions.alb import Alb
+    from ecs_events.actions.balancers import Balancers
+    from ecs_events.actions.ecs import Ecs
+    from ecs_events.actions.mns import Queue
+    from ecs_events.actions.nlb import Nlb
+    from ecs_events.actions.slb import Slb
 
 ENV_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
@@ -93,7 +94,7 @@ def resolve_credentials(context: Any = None) -> Credentials:
 
 
 class SettingsLike(Protocol):
-    """What ``Clients`` reads of ``ecs_events.settings.Settings`` (read-only, so a frozen model fits)."""
+    """What ``Clients`` reads of ``ecs_events.runtime.settings.Settings`` (read-only, so a frozen model fits)."""
 
     @property
     def region(self) -> str: ...
@@ -153,6 +154,8 @@ class Clients:
         # The SDK prefers ALIYUN_ACCESS_KEY_ID/SECRET from the environment over ``credential=``: sign with ours.
         client._signer = StsTokenSigner(credential) if c.security_token else AccessKeySigner(credential)
         if self._local:
+            from urllib.parse import urlsplit
+
             host = urlsplit(self._local).netloc
             for product in ("Ecs", "Slb", "Alb", "Nlb"):
                 client.add_endpoint(region, product, host)
@@ -178,23 +181,35 @@ class Clients:
         return self._mns
 
     def ecs(self) -> Ecs:
+        from ecs_events.actions.ecs import Ecs
+
         return Ecs(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
 
     def slb(self) -> Slb:
+        from ecs_events.actions.slb import Slb
+
         return Slb(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
 
     def alb(self) -> Alb:
+        from ecs_events.actions.alb import Alb
+
         return Alb(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
 
     def nlb(self) -> Nlb:
+        from ecs_events.actions.nlb import Nlb
+
         return Nlb(_Lazy(self.acs_client), dry_run=self.settings.dry_run, https=self._local is None)
 
     def balancers(self) -> Balancers:
         """CLB, ALB and NLB behind the ``Slb`` interface (what the engine drains through)."""
+        from ecs_events.actions.balancers import Balancers
+
         kinds: dict[str, Any] = {"clb": self.slb(), "alb": self.alb(), "nlb": self.nlb()}
         return Balancers(kinds, discover=getattr(self.settings, "load_balancers", None))
 
     def queue(self, name: str) -> Queue:
+        from ecs_events.actions.mns import Queue
+
         return Queue(_Lazy(self.mns_account), name)
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import http.client
 import logging
-import random
 import socket
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Literal, TypeVar
+
+import tenacity
 
 from ecs_events.actions.errors import (
     ActionError,
@@ -163,25 +164,30 @@ def _sleep(seconds: float) -> None:
 
 def call(fn: Callable[[], T], *, what: str, attempts: int = ATTEMPTS, deadline: float = DEADLINE_SECONDS) -> T:
     """``fn()`` retried on transient errors (at most ``attempts`` tries and ``deadline`` seconds, waits from
-    ``FIRST_WAIT`` doubling up to ``MAX_WAIT``, plus up to ``FIRST_WAIT`` of jitter). ``fn`` must build a new SDK
-    request each time. Raises the translated ``CloudCallError`` (``TransientError`` once retries are exhausted).
+    ``FIRST_WAIT`` doubling up to ``MAX_WAIT``, jittered). ``fn`` must build a new SDK request each time.
+    Raises the translated ``CloudCallError`` (``TransientError`` once retries are exhausted)."""
 
-    A plain loop rather than tenacity, whose import brings asyncio into every cold start that calls the cloud."""
-    started = time.monotonic()
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return fn()
-        except Exception as exc:
-            if not _is_transient(exc) or attempt >= attempts or time.monotonic() - started >= deadline:
-                error = translate(exc, what)
-                if error is None or error is exc:
-                    raise
-                raise error from exc
-            stats[what] += 1
-            log.warning("retrying %s after %s (attempt %d)", what, _short(exc), attempt)
-        _sleep(min(FIRST_WAIT * 2 ** (attempt - 1), MAX_WAIT) + random.uniform(0, FIRST_WAIT))
+    def count(state: tenacity.RetryCallState) -> None:
+        stats[what] += 1
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        log.warning("retrying %s after %s (attempt %d)", what, _short(error), state.attempt_number)
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts) | tenacity.stop_after_delay(deadline),
+        wait=tenacity.wait_exponential(multiplier=FIRST_WAIT, max=MAX_WAIT) + tenacity.wait_random(0, FIRST_WAIT),
+        retry=tenacity.retry_if_exception(_is_transient),
+        sleep=_sleep,
+        before_sleep=count,
+        reraise=True,
+    )
+    try:
+        return retrying(fn)
+    except Exception as exc:
+        error = translate(exc, what)
+        if error is None or error is exc:
+            raise
+        raise error from exc
 
 
 def _short(error: BaseException | None) -> str:

@@ -33,7 +33,8 @@ import ecs_events
 for info in pkgutil.walk_packages(ecs_events.__path__, "ecs_events."):
     importlib.import_module(info.name)
 for name in ("aliyunsdkcore.client", "aliyunsdkecs.request.v20140526.RebootInstanceRequest",
-             "aliyunsdkslb.request.v20140515.SetBackendServersRequest", "mns.account", "redis", "yaml"):
+             "aliyunsdkslb.request.v20140515.SetBackendServersRequest", "mns.account", "redis", "yaml",
+             "tenacity"):
     importlib.import_module(name)
 files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
 outside = sorted({f for f in files if f and not f.startswith(root) and not f.startswith(sys.base_prefix)})

@@ -155,6 +155,7 @@ class SystemEventContent(WireModel):
 
 
 _STATUSES = frozenset(status.value for status in SystemEventStatus)
+_NAME_STATUSES = _STATUSES | {""}  # a name's third segment: empty, or a status
 _EXPECTED_STATUS = (
     ", ".join(f"'{status.value}'" for status in list(SystemEventStatus)[:-1])
     + f" or '{list(SystemEventStatus)[-1].value}'"
@@ -171,7 +172,7 @@ class SystemEvent(Notification):
     @classmethod
     def _name_status_is_known(cls, name: str) -> str:
         parts = name.split(":", 3)
-        if len(parts) > 2 and parts[2] and parts[2] not in _STATUSES:
+        if len(parts) > 2 and parts[2] not in _NAME_STATUSES:
             raise ValueError(f"Input should be {_EXPECTED_STATUS} (got {quote(parts[2])})")
         return name
 

@@ -40,7 +40,10 @@ def is_raw_data(obj: dict[str, Any]) -> bool:
 
 
 def is_trigger_item(obj: dict[str, Any]) -> bool:
-    return is_trigger_event(obj) or is_raw_data(obj)
+    """``is_trigger_event(obj) or is_raw_data(obj)``, inlined: every item of a batch is asked."""
+    return obj.get("type") == TYPE or (
+        "messageBody" in obj and "type" not in obj and ("messageId" in obj or "requestId" in obj)
+    )
 
 
 @dataclass(frozen=True, slots=True)

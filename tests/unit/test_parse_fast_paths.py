@@ -9,19 +9,23 @@ import binascii
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
-from ecs_events.errors import InputError, InvalidJsonError
-from ecs_events.models import parse_time
+from ecs_events.errors import EventValidationError, InputError, InvalidJsonError
+from ecs_events.models import parse_notification, parse_time
 from ecs_events.models.arn import ResourceArn
-from ecs_events.models.times import _COMPACT, _ISO, MAX_YEAR, MIN_YEAR
+from ecs_events.models.times import _COMPACT, _ISO, MAX_YEAR, MIN_YEAR, WIRE_TIME_ERROR, WireTime, iso_utc
 from ecs_events.sources import Delivery, Source, _delivery
 from ecs_events.sources.decode import _BASE64, _from_base64, _parse, strict_json
 
+SAMPLES = Path(__file__).resolve().parents[2] / "events" / "samples"
+SCHEDULED = json.loads((SAMPLES / "cloudmonitor" / "instance-systemmaintenance-reboot-scheduled.json").read_bytes())
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # -- JSON: jiter's one pass against from_json + json's exact duplicate check -------------------------------------
@@ -165,6 +169,51 @@ def test_parse_time_accepts_exactly_what_the_groups_reading_accepts(text: str) -
     assert (got is None) == (expected is None), (text, got, expected)
     if got is not None and expected is not None:
         assert got == expected and got.utcoffset() == expected.utcoffset()
+
+
+_WIRE_TIME = TypeAdapter(WireTime)
+_NATIVE_LIKE = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}{}{}".format,
+    st.sampled_from([1969, 1970, 2019, 2020, 2100, 9998, 9999]), st.integers(0, 13), st.integers(0, 32),
+    st.integers(0, 24), st.integers(0, 60), st.integers(0, 60),
+    st.sampled_from(["", ".1", ".123", ".999999", ".1234567"]),
+    st.sampled_from(["Z", "+00:00", "-00:00", "+08:00", "-12:00", "+23:59", "-23:59", "+24:00", "+08:60", "z", ""]),
+)  # fmt: skip
+
+
+@SETTINGS
+@given(
+    TIMES
+    | st.sampled_from(
+        [
+            "2019-04-12T01:01:01.1234567Z",
+            "2019-04-12T01:01:01.123456+00:00",
+            "1970-01-01T00:30:00+01:00",
+            "9998-12-31T23:59:59-01:00",
+            "2019-02-29T00:00:00Z",
+        ]
+    )
+)
+def test_the_native_reading_of_wire_times_is_parse_time(text: str) -> None:
+    """pydantic-core reads the usual ISO times itself; it must accept and read exactly what parse_time does, and a
+    refusal says what parse_time says."""
+    try:
+        expected: datetime | None = parse_time(text)
+    except ValueError as exc:
+        expected, reason = None, str(exc)
+    try:
+        got: datetime | None = _WIRE_TIME.validate_python(text)
+    except ValidationError as exc:
+        got = None
+        assert exc.errors()[0]["type"] == WIRE_TIME_ERROR
+        payload = {**SCHEDULED, "content": {**SCHEDULED["content"], "notBefore": text}}
+        with pytest.raises(EventValidationError) as caught:
+            parse_notification(payload)
+        assert str(caught.value) == f"cloudmonitor: field content.notBefore: {reason}"
+    assert (got is None) == (expected is None), (text, got, expected)
+    if got is not None and expected is not None:
+        assert got == expected and got.utcoffset() == expected.utcoffset()
+        assert iso_utc(got) == iso_utc(expected)
 
 
 # -- ARNs ---------------------------------------------------------------------------------------------------------

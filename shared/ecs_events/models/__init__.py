@@ -31,7 +31,7 @@ from ecs_events.models.status import (
     PreemptibleInstanceInterruption,
     SnapshotCompleted,
 )
-from ecs_events.models.times import iso_utc, parse_time
+from ecs_events.models.times import WIRE_TIME_ERROR, iso_utc, parse_time
 from ecs_events.models.unknown import UnknownEvent
 
 _FIXED_NAMES = {
@@ -82,6 +82,8 @@ _MODELS: dict[EventKind, type[Notification]] = {
 assert set(_MODELS) == set(EventKind), "every EventKind has one model in EcsEvent"
 _TAGS = frozenset(kind.value for kind in _MODELS)
 _VALIDATE: dict[EventKind, Callable[[Any], Notification]] = {}  # filled on first use of each kind
+_KINDS: dict[str, EventKind] = {}  # kind_of per name seen: a few dozen names arrive; bounded against made-up ones
+_KINDS_CACHED = 512
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
@@ -91,7 +93,13 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
     # The union's tag is the first loc element; it is not a field of the payload.
     loc = [str(part) for part in first["loc"] if part not in _TAGS]
     field = ".".join(loc) or "(notification)"
-    if first["type"] == "value_error":  # our own validators already say what they got
+    if first["type"] == WIRE_TIME_ERROR:  # a time both readings refused: parse_time says why, as it always did
+        try:
+            parse_time(first["input"])
+            reason = first["msg"]
+        except ValueError as refused:
+            reason = str(refused)
+    elif first["type"] == "value_error":  # our own validators already say what they got
         reason = str(first.get("ctx", {}).get("error", first["msg"]))
     else:
         reason = first["msg"]
@@ -109,7 +117,14 @@ def parse_notification(payload: Any, *, source: str = "cloudmonitor") -> EcsEven
     if not isinstance(payload, dict):
         raise EventValidationError(f"expected a JSON object, got {type(payload).__name__}", source=source)
     name = payload.get("name")
-    kind = kind_of(name) if name.__class__ is str else EventKind.UNKNOWN
+    if name.__class__ is str:
+        kind = _KINDS.get(name)
+        if kind is None:
+            kind = kind_of(name)
+            if len(_KINDS) < _KINDS_CACHED:
+                _KINDS[name] = kind
+    else:
+        kind = EventKind.UNKNOWN
     validate = _VALIDATE.get(kind)
     if validate is None:  # the model's validator, built on first use (defer_build): one model per kind, not all
         validate = _VALIDATE[kind] = _MODELS[kind].__pydantic_validator__.validate_python

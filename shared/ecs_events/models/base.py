@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ecs_events.errors import printable, quote
 from ecs_events.models.arn import Arn
-from ecs_events.models.times import WireTime, iso_utc
+from ecs_events.models.times import EventTime, WireTime, iso_utc
 
 
 class Level(str, Enum):
@@ -60,7 +60,7 @@ class Notification(WireModel):
     level: Level | None = None
     name: str
     user_id: str | None = Field(None, alias="userId")
-    event_time: WireTime | None = Field(None, alias="eventTime")
+    event_time: EventTime | None = Field(None, alias="eventTime")
     region_id: str = Field(alias="regionId")
 
     # -- plain attributes every event has; families override what they know --------------------------------

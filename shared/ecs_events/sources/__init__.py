@@ -213,6 +213,8 @@ def unwrap(body: bytes | bytearray | memoryview | str, *, hint: Source | None = 
     (a longer batch is one BodyTooLargeError, raised before any item is looked at)."""
     label = _VALUES[hint] if hint else "body"
     value, was_base64 = load_json(to_bytes(body, source=label), source=label)
+    if value.__class__ is dict:  # what JSON objects are (jiter builds exact dicts and lists)
+        return [_from_object(value, hint, was_base64)]
     if isinstance(value, list):
         return _unwrap_batch(value, hint)
     if not isinstance(value, dict):

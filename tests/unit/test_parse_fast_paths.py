@@ -20,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from ecs_events.errors import EventValidationError, InputError, InvalidJsonError
 from ecs_events.models import parse_notification, parse_time
 from ecs_events.models.arn import ResourceArn
+from ecs_events.models.base import NAME_STATUS_ERROR, SystemEventName, name_status_problem
 from ecs_events.models.times import _COMPACT, _ISO, MAX_YEAR, MIN_YEAR, WIRE_TIME_ERROR, WireTime, iso_utc
 from ecs_events.sources import Delivery, Source, _delivery
 from ecs_events.sources.decode import _BASE64, _from_base64, _parse, strict_json
@@ -214,6 +215,38 @@ def test_the_native_reading_of_wire_times_is_parse_time(text: str) -> None:
     if got is not None and expected is not None:
         assert got == expected and got.utcoffset() == expected.utcoffset()
         assert iso_utc(got) == iso_utc(expected)
+
+
+# -- a system event's name: the Rust regex against the Python check ------------------------------------------------
+
+_NAME_PARTS = st.sampled_from(["Instance", "Disk", "SystemMaintenance.Reboot", "Stalled", "Scheduled", "Executed",
+                               "Exploded", "scheduled", "Scheduled ", "\n", "é", "", ":", "Failed\n"])  # fmt: skip
+NAMES = (
+    st.lists(_NAME_PARTS, max_size=6).map("".join)
+    | st.lists(_NAME_PARTS, max_size=5).map(":".join)
+    | st.lists(_NAME_PARTS, max_size=3).map(lambda parts: "Instance:SystemMaintenance.Reboot:" + ":".join(parts))
+)
+_NAME = TypeAdapter(SystemEventName)
+
+
+@SETTINGS
+@given(NAMES)
+@example("Instance:SystemMaintenance.Reboot:Exploded")
+@example("Instance:SystemMaintenance.Reboot:Scheduled:extra:more")
+@example("Instance:SystemMaintenance.Reboot:Scheduled\n")
+def test_the_name_regex_refuses_what_the_python_check_refuses(name: str) -> None:
+    problem = name_status_problem(name)
+    try:
+        _NAME.validate_python(name)
+    except ValidationError as exc:
+        assert exc.errors()[0]["type"] == NAME_STATUS_ERROR
+        assert problem is not None, name
+        if name.startswith("Instance:SystemMaintenance.Reboot:"):  # dispatched to the system event model
+            with pytest.raises(EventValidationError) as caught:
+                parse_notification({**SCHEDULED, "name": name})
+            assert str(caught.value) == f"cloudmonitor: field name: {problem}"
+    else:
+        assert problem is None, name
 
 
 # -- ARNs ---------------------------------------------------------------------------------------------------------

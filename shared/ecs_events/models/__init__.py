@@ -13,7 +13,14 @@ from pydantic import Discriminator, Tag, ValidationError
 
 from ecs_events.errors import EventValidationError, quote
 from ecs_events.models.arn import ResourceArn
-from ecs_events.models.base import EventKind, Level, Notification, SystemEventStatus
+from ecs_events.models.base import (
+    NAME_STATUS_ERROR,
+    EventKind,
+    Level,
+    Notification,
+    SystemEventStatus,
+    name_status_problem,
+)
 from ecs_events.models.disk import DISK_EVENT_TYPES, DiskSystemEvent, DiskSystemEventContent
 from ecs_events.models.instance import (
     BILLING_TYPES,
@@ -99,6 +106,8 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
             reason = first["msg"]
         except ValueError as refused:
             reason = str(refused)
+    elif first["type"] == NAME_STATUS_ERROR:
+        reason = name_status_problem(first["input"]) or first["msg"]
     elif first["type"] == "value_error":  # our own validators already say what they got
         reason = str(first.get("ctx", {}).get("error", first["msg"]))
     else:

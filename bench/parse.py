@@ -2,7 +2,8 @@
 side with plain ``json.loads`` of the same bytes in the same run, reported as a ratio per delivery format.
 
 Targets (issue 15): raw CloudMonitor at most 2x json.loads, with every input-hardening check kept; every other
-delivery format at most 3x. Run: ``make bench`` or ``python bench/parse.py [--rounds 15] [--calls 4000]``.
+delivery format at most 3x. Run: ``make bench`` or ``python bench/parse.py [--rounds 15] [--calls 4000]
+[--breakdown]`` (``--breakdown``: each step of one CloudMonitor parse timed alone).
 
 Each round times both sides over the same bodies, the order alternating from round to round so both see the same
 noise (the machines are shared), the garbage collector off while the clock runs (as ``timeit`` does). The clock is
@@ -75,10 +76,38 @@ def rounds(bodies: list[bytes], calls: int, count: int) -> tuple[list[float], li
     return base, ours
 
 
+def breakdown(calls: int, count: int) -> None:
+    """Where one raw CloudMonitor notification's time goes (a scheduled maintenance reboot: three times, an ARN),
+    each step timed alone, as a ratio to json.loads of the same bytes."""
+    from ecs_events.models import parse_notification, parse_time
+    from ecs_events.models.arn import ResourceArn
+    from ecs_events.sources.decode import load_json, to_bytes
+
+    body = (SAMPLES / "cloudmonitor" / "instance-systemmaintenance-reboot-scheduled.json").read_bytes()
+    obj = json.loads(body)
+    steps: list[tuple[str, Callable[[bytes], object]]] = [
+        ("json.loads (the baseline)", json.loads),
+        ("unwrap, all of it", unwrap),
+        ("  to_bytes: size, UTF-8", to_bytes),
+        ("  load_json: strict JSON (jiter, duplicates refused)", load_json),
+        ("  parse_notification: the pydantic model", lambda _: parse_notification(obj)),
+        ("    of which parse_time(eventTime) in Python", lambda _: parse_time(obj["eventTime"])),
+        ("    of which ResourceArn.parse in Python", lambda _: ResourceArn.parse(obj["resourceId"])),
+    ]
+    timed = {name: min(per_call(fn, [body], calls) for _ in range(count)) for name, fn in steps}
+    base = timed[steps[0][0]]
+    print(f"parse breakdown (one CloudMonitor notification; best of {count} rounds):")
+    for name, seconds in timed.items():
+        print(f"  {name:<58}{seconds * 1e6:>8.2f} us{seconds / base:>7.2f}x")
+    rest = timed[steps[1][0]] - sum(timed[name] for name, _ in steps[2:5])
+    print(f"  {'  the rest: dispatch, Delivery, calls':<58}{rest * 1e6:>8.2f} us{rest / base:>7.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=4000, help="calls per side per round (spread over the bodies)")
+    parser.add_argument("--breakdown", action="store_true", help="also time each step of one CloudMonitor parse")
     args = parser.parse_args()
     loads = " / ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"parse: {' '.join(['python', *sys.argv])}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
@@ -94,6 +123,8 @@ def main() -> None:
             missed.append(source)
         print(f"  {source:<18}{len(bodies):>6}{min(base) * 1e6:>15.2f}{min(ours) * 1e6:>11.2f}{best:>7.2f}x"
               f"{median:>7.2f}x  <= {target:g}x {verdict}")  # fmt: skip
+    if args.breakdown:
+        breakdown(args.calls, args.rounds)
     if missed:
         print(f"parse: TARGETS MISSED ({', '.join(missed)}): see the README's parse section for the profile")
 

@@ -89,8 +89,17 @@ _MODELS: dict[EventKind, type[Notification]] = {
 assert set(_MODELS) == set(EventKind), "every EventKind has one model in EcsEvent"
 _TAGS = frozenset(kind.value for kind in _MODELS)
 _VALIDATE: dict[EventKind, Callable[[Any], Notification]] = {}  # filled on first use of each kind
-_KINDS: dict[str, EventKind] = {}  # kind_of per name seen: a few dozen names arrive; bounded against made-up ones
-_KINDS_CACHED = 512
+# The validator per name seen (a few dozen names arrive; bounded against made-up ones)
+_BY_NAME: dict[str, Callable[[Any], Notification]] = {}
+_NAMES_CACHED = 512
+
+
+def _validator(kind: EventKind) -> Callable[[Any], Notification]:
+    """The kind's model validator, built on first use (defer_build): one model per kind, not all."""
+    validate = _VALIDATE.get(kind)
+    if validate is None:
+        validate = _VALIDATE[kind] = _MODELS[kind].__pydantic_validator__.validate_python
+    return validate
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
@@ -126,17 +135,11 @@ def parse_notification(payload: Any, *, source: str = "cloudmonitor") -> EcsEven
     if not isinstance(payload, dict):
         raise EventValidationError(f"expected a JSON object, got {type(payload).__name__}", source=source)
     name = payload.get("name")
-    if name.__class__ is str:
-        kind = _KINDS.get(name)
-        if kind is None:
-            kind = kind_of(name)
-            if len(_KINDS) < _KINDS_CACHED:
-                _KINDS[name] = kind
-    else:
-        kind = EventKind.UNKNOWN
-    validate = _VALIDATE.get(kind)
-    if validate is None:  # the model's validator, built on first use (defer_build): one model per kind, not all
-        validate = _VALIDATE[kind] = _MODELS[kind].__pydantic_validator__.validate_python
+    validate = _BY_NAME.get(name) if name.__class__ is str else None  # a str key: EventKind's hash is Python
+    if validate is None:
+        validate = _validator(kind_of(name) if isinstance(name, str) else EventKind.UNKNOWN)
+        if isinstance(name, str) and len(_BY_NAME) < _NAMES_CACHED:
+            _BY_NAME[name] = validate
     try:
         return cast("EcsEvent", validate(payload))  # direct dispatch: cheaper than the union's callable tag
     except ValidationError as exc:

@@ -92,7 +92,11 @@ def _delivery(source: Source, event: EcsEvent | TimerTick | None = None, *, erro
     return delivery
 
 
-_VALUES = {source: source.value for source in Source}  # Enum.value is a property: a dict is cheaper
+_EVENTBRIDGE, _MNS_TOPIC, _MNS_TOPIC_STREAM = (
+    Source.EVENTBRIDGE.value,
+    Source.MNS_TOPIC.value,
+    Source.MNS_TOPIC_STREAM.value,
+)
 
 
 def _wake_summary(wake: Wake, message_id: str | None) -> dict[str, Any]:
@@ -126,7 +130,7 @@ def _inner(value: Any, *, source: Source, field: str) -> Any:
     if len(data) > MAX_BODY_BYTES:
         raise BodyTooLargeError(f"{len(data)} bytes is over the {MAX_BODY_BYTES}-byte limit",
                                 source=source.value, field=field)  # fmt: skip
-    obj, _ = load_json(data, source=_VALUES[source], field=field)
+    obj, _ = load_json(data, source=source._value_, field=field)
     return obj
 
 
@@ -138,7 +142,7 @@ def _from_cloud_event(obj: dict[str, Any]) -> Delivery:
             source=Source.EVENTBRIDGE.value,
         )
     try:
-        event = parse_notification(to_notification(obj), source=_VALUES[Source.EVENTBRIDGE])
+        event = parse_notification(to_notification(obj), source=_EVENTBRIDGE)
     except InputError as exc:
         raise exc.renamed(field=eventbridge_field(exc.field)) from None
     return _delivery(Source.EVENTBRIDGE, event, message_id=_text(obj.get("id")))
@@ -176,7 +180,7 @@ def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> 
     # The plain notification first: it is what arrives most, and no other format has both name and content.
     if ("name" in obj and "content" in obj) or ("resourceId" in obj and "regionId" in obj):  # _is_notification
         source = hint or (Source.MNS_QUEUE if was_base64 else Source.CLOUDMONITOR)
-        event = parse_notification(obj, source=_VALUES[source])
+        event = parse_notification(obj, source=source._value_)  # ._value_: .value is a Python property
         return _delivery(source, event, message_id=event.id)  # the model's id: ``obj["id"]``, a str or absent
     if is_timer_event(obj):
         return _delivery(Source.TIMER, TimerTick.from_wire(obj))
@@ -187,14 +191,14 @@ def _from_object(obj: dict[str, Any], hint: Source | None, was_base64: bool) -> 
     if _is_topic_json(obj):
         inner = _inner(obj["Message"], source=Source.MNS_TOPIC, field="Message")
         try:
-            event = parse_notification(inner, source=_VALUES[Source.MNS_TOPIC])
+            event = parse_notification(inner, source=_MNS_TOPIC)
         except InputError as exc:
             raise exc.within(Source.MNS_TOPIC.value, "Message") from None
         return _delivery(Source.MNS_TOPIC, event, message_id=_text(obj.get("MessageId")))
     if "body" in obj and "attrs" in obj:
         inner = _inner(obj["body"], source=Source.MNS_TOPIC_STREAM, field="body")
         try:
-            event = parse_notification(inner, source=_VALUES[Source.MNS_TOPIC_STREAM])
+            event = parse_notification(inner, source=_MNS_TOPIC_STREAM)
         except InputError as exc:
             raise exc.within(Source.MNS_TOPIC_STREAM.value, "body") from None
         return _delivery(Source.MNS_TOPIC_STREAM, event)
@@ -211,7 +215,7 @@ def unwrap(body: bytes | bytearray | memoryview | str, *, hint: Source | None = 
 
     Work is bounded by the size: at most 64 KiB for one message, 6 MiB and ``MAX_BATCH_ITEMS`` items for a batch
     (a longer batch is one BodyTooLargeError, raised before any item is looked at)."""
-    label = _VALUES[hint] if hint else "body"
+    label = hint._value_ if hint else "body"
     value, was_base64 = load_json(to_bytes(body, source=label), source=label)
     if value.__class__ is dict:  # what JSON objects are (jiter builds exact dicts and lists)
         return [_from_object(value, hint, was_base64)]

@@ -45,9 +45,12 @@ def _scenarios(world: World, tmp_path: Path, mocker: Any) -> None:
         service.create_listener(cloud.account_id, cloud.region_id, lb, 80, [group])
         service.place_servers(cloud.account_id, cloud.region_id, group, [(web[0], 80, 100), (batch[0], 80, 10)])
 
-    # a scheduled maintenance reboot: drain, pre-reboot command, snapshots, reboot, health, restore
+    # a scheduled maintenance reboot: drain, pre-reboot command, snapshots, reboot, health, restore; the snapshots
+    # take longer than the saga's own look (its backstop to the completion event: DescribeSnapshots)
+    ecs.set_delays(snapshot=400)
     ecs.create_system_event(web[0], "SystemMaintenance.Reboot", now() + timedelta(hours=1))
     world.run(seconds=5400, step=60, app=app)
+    ecs.set_delays(snapshot=5)
     # an Inquiring event the policy accepts (the drain budget is free again: one scenario at a time)
     ecs.create_system_event(web[1], "SystemMaintenance.Reboot", now() + timedelta(hours=1), status="Inquiring")
     world.run(seconds=5400, step=60, app=app)

@@ -6,13 +6,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, cast, get_args
 
 from pydantic import Discriminator, Tag, ValidationError
 
 from ecs_events.errors import EventValidationError, quote
 from ecs_events.models.arn import ResourceArn
-from ecs_events.models.base import EventKind, Level, Notification, SystemEventStatus
+from ecs_events.models.base import (
+    NAME_STATUS_ERROR,
+    EventKind,
+    Level,
+    Notification,
+    SystemEventStatus,
+    name_status_problem,
+)
 from ecs_events.models.disk import DISK_EVENT_TYPES, DiskSystemEvent, DiskSystemEventContent
 from ecs_events.models.instance import (
     BILLING_TYPES,
@@ -30,7 +38,7 @@ from ecs_events.models.status import (
     PreemptibleInstanceInterruption,
     SnapshotCompleted,
 )
-from ecs_events.models.times import iso_utc, parse_time
+from ecs_events.models.times import WIRE_TIME_ERROR, iso_utc, parse_time
 from ecs_events.models.unknown import UnknownEvent
 
 _FIXED_NAMES = {
@@ -80,6 +88,18 @@ _MODELS: dict[EventKind, type[Notification]] = {
 }
 assert set(_MODELS) == set(EventKind), "every EventKind has one model in EcsEvent"
 _TAGS = frozenset(kind.value for kind in _MODELS)
+_VALIDATE: dict[EventKind, Callable[[Any], Notification]] = {}  # filled on first use of each kind
+# The validator per name seen (a few dozen names arrive; bounded against made-up ones)
+_BY_NAME: dict[str, Callable[[Any], Notification]] = {}
+_NAMES_CACHED = 512
+
+
+def _validator(kind: EventKind) -> Callable[[Any], Notification]:
+    """The kind's model validator, built on first use (defer_build): one model per kind, not all."""
+    validate = _VALIDATE.get(kind)
+    if validate is None:
+        validate = _VALIDATE[kind] = _MODELS[kind].__pydantic_validator__.validate_python
+    return validate
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
@@ -89,7 +109,15 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
     # The union's tag is the first loc element; it is not a field of the payload.
     loc = [str(part) for part in first["loc"] if part not in _TAGS]
     field = ".".join(loc) or "(notification)"
-    if first["type"] == "value_error":  # our own validators already say what they got
+    if first["type"] == WIRE_TIME_ERROR:  # a time both readings refused: parse_time says why, as it always did
+        try:
+            parse_time(first["input"])
+            reason = first["msg"]
+        except ValueError as refused:
+            reason = str(refused)
+    elif first["type"] == NAME_STATUS_ERROR:
+        reason = name_status_problem(first["input"]) or first["msg"]
+    elif first["type"] == "value_error":  # our own validators already say what they got
         reason = str(first.get("ctx", {}).get("error", first["msg"]))
     else:
         reason = first["msg"]
@@ -107,9 +135,13 @@ def parse_notification(payload: Any, *, source: str = "cloudmonitor") -> EcsEven
     if not isinstance(payload, dict):
         raise EventValidationError(f"expected a JSON object, got {type(payload).__name__}", source=source)
     name = payload.get("name")
-    model = _MODELS[kind_of(name) if isinstance(name, str) else EventKind.UNKNOWN]
+    validate = _BY_NAME.get(name) if name.__class__ is str else None  # a str key: EventKind's hash is Python
+    if validate is None:
+        validate = _validator(kind_of(name) if isinstance(name, str) else EventKind.UNKNOWN)
+        if isinstance(name, str) and len(_BY_NAME) < _NAMES_CACHED:
+            _BY_NAME[name] = validate
     try:
-        return cast("EcsEvent", model.model_validate(payload))  # direct dispatch: cheaper than the union's callable tag
+        return cast("EcsEvent", validate(payload))  # direct dispatch: cheaper than the union's callable tag
     except ValidationError as exc:
         field, reason = describe_validation_error(exc)
         raise EventValidationError(reason, source=source, field=field) from None

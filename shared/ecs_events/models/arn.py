@@ -8,6 +8,8 @@ from pydantic import PlainSerializer, PlainValidator
 
 from ecs_events.errors import quote
 
+_new = tuple.__new__
+
 
 class ResourceArn(NamedTuple):
     service: str
@@ -22,17 +24,18 @@ class ResourceArn(NamedTuple):
     @classmethod
     def parse(cls, value: Any) -> ResourceArn:
         """Parse an ARN; raises ValueError naming what is wrong."""
-        if isinstance(value, ResourceArn):
-            return value
-        if not isinstance(value, str):
-            raise ValueError(f"expected an ARN string, got {type(value).__name__}")
+        if value.__class__ is not str:  # a str (from JSON) is what arrives: one class test for it
+            if isinstance(value, ResourceArn):
+                return value
+            if not isinstance(value, str):
+                raise ValueError(f"expected an ARN string, got {type(value).__name__}")
         parts = value.split(":", 4)
         if len(parts) != 5 or parts[0] != "acs" or not parts[1]:
             raise ValueError(f"not an ARN: {quote(value)} (expected acs:ecs:<region>:<account>:<type>/<id>)")
         resource_type, slash, resource_id = parts[4].partition("/")
         if not slash or not resource_type or not resource_id:
             raise ValueError(f"ARN resource is not <type>/<id>: {quote(value)}")
-        return cls(parts[1], parts[2], parts[3], resource_type, resource_id)
+        return _new(cls, (parts[1], parts[2], parts[3], resource_type, resource_id))  # the named __new__ is Python
 
 
 Arn = Annotated[

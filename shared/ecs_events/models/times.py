@@ -11,7 +11,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator
+from pydantic import GetPydanticSchema, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import core_schema
 
 from ecs_events.errors import quote
 
@@ -19,6 +20,15 @@ _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{1,6}
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:?\d{2})?\Z", re.ASCII
 )
+# The common time, without groups (on 3.11+ ``fromisoformat`` builds it; groups only cost): either form, ASCII
+# digits, an offset within -23:59..+23:59 (``fromisoformat`` reads ``+08:60`` as +09:00). What it refuses goes to
+# the groups reading, which accepts exactly the same times (tests/unit/test_parse_fast_paths.py) and says why not.
+_OFFSET = r"[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9]"
+_SHAPE = re.compile(
+    rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:[0-9]{{2}}(?::[0-9]{{2}})?(?:\.[0-9]{{1,9}})?(?:[Zz]|{_OFFSET})?"
+    rf"|[0-9]{{8}}T[0-9]{{6}}(?:\.[0-9]{{1,6}})?(?:Z|{_OFFSET})?"
+).fullmatch
+_fromisoformat = datetime.fromisoformat
 _TZ_CACHE: dict[str, timezone] = {"Z": timezone.utc, "z": timezone.utc}
 _UTC = timezone.utc
 _FAST = sys.version_info >= (3, 11)  # fromisoformat reads any ISO-8601 from 3.11 on (Z, compact form, 9 digits)
@@ -53,21 +63,24 @@ def parse_time(value: Any) -> datetime:
     way), its offset kept; no offset is UTC. Refused (ValueError quoting the value as sent): anything else, a
     date without a time, and times outside years 1970..9998 in UTC.
 
-    The regexes decide what is a time; on Python 3.11+ the C ``datetime.fromisoformat`` then builds it (it reads
-    both forms, and is several times cheaper than building from the groups)."""
+    The regexes decide what is a time; on Python 3.11+ the C ``datetime.fromisoformat`` builds the common ones
+    (``_SHAPE``: it reads both forms, several times cheaper than building from the groups)."""
     if isinstance(value, str):
-        match = _ISO.match(value) or _COMPACT.match(value)
-        if match is None:
-            raise ValueError(f"not a time: {quote(value)} ({_EXPECTED})")
-        try:
-            if _FAST:
-                when = datetime.fromisoformat(value if value[-1] != "z" else value[:-1] + "Z")
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=_UTC)
-            else:
+        if _FAST and _SHAPE(value) is not None:
+            try:
+                when = _fromisoformat(value if value[-1] != "z" else value[:-1] + "Z")
+            except ValueError as exc:
+                raise ValueError(f"not a valid time: {quote(value)} ({exc})") from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=_UTC)
+        else:
+            match = _ISO.match(value) or _COMPACT.match(value)
+            if match is None:
+                raise ValueError(f"not a time: {quote(value)} ({_EXPECTED})")
+            try:
                 when = _from_groups(match)
-        except ValueError as exc:
-            raise ValueError(f"not a valid time: {quote(value)} ({exc})") from None
+            except ValueError as exc:
+                raise ValueError(f"not a valid time: {quote(value)} ({exc})") from None
         text: str | None = value
     elif isinstance(value, datetime):
         when = value if value.tzinfo else value.replace(tzinfo=_UTC)
@@ -96,6 +109,44 @@ def iso_utc(value: datetime | None) -> str | None:
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-WireTime = Annotated[datetime, PlainValidator(parse_time, json_schema_input_type=str),
-                     PlainSerializer(iso_utc, return_type=str)]  # fmt: skip
-"""An aware datetime read from either wire form (strings only) by ``parse_time``, written back as ISO-8601 UTC."""
+# The wire's usual time (content times, EventBridge's ``time``: ISO-8601 with Z or an offset, whole fields in range)
+# is read by pydantic-core itself: a Rust regex, then its own datetime parser and the year range as bounds, with no
+# Python call. Anything else (the compact eventTime, no offset, nanoseconds, a datetime object), and whatever the
+# native reading refuses, goes to ``parse_time``; the two accept the same times and read them the same
+# (tests/unit/test_parse_fast_paths.py). A refusal is one ``wire_time`` error; ``parse_time`` of its input says why.
+_NATIVE = (
+    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+WIRE_TIME_ERROR = "wire_time"
+_WIRE_TIME_SCHEMA = core_schema.union_schema(
+    [
+        core_schema.chain_schema(
+            [
+                core_schema.str_schema(pattern=_NATIVE),
+                core_schema.datetime_schema(
+                    ge=datetime(MIN_YEAR, 1, 1, tzinfo=_UTC), lt=datetime(MAX_YEAR + 1, 1, 1, tzinfo=_UTC)
+                ),
+            ]
+        ),
+        core_schema.no_info_plain_validator_function(parse_time),
+    ],
+    mode="left_to_right",
+    custom_error_type=WIRE_TIME_ERROR,
+    custom_error_message=f"not a time ({_EXPECTED}, years {MIN_YEAR}..{MAX_YEAR} in UTC)",
+    serialization=core_schema.plain_serializer_function_ser_schema(iso_utc, return_schema=core_schema.str_schema()),
+)
+
+
+WireTime = Annotated[
+    datetime,
+    GetPydanticSchema(lambda _type, _handler: _WIRE_TIME_SCHEMA),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""An aware datetime read from either wire form (strings only), written back as ISO-8601 UTC; for fields that
+are usually ISO-8601 (content times)."""
+
+EventTime = Annotated[datetime, PlainValidator(parse_time, json_schema_input_type=str),
+                      PlainSerializer(iso_utc, return_type=str)]  # fmt: skip
+"""``WireTime`` for ``eventTime``, whose usual form (``20190409T121826.922+0800``) the native reading does not
+know: ``parse_time`` straight away (a refused native try costs more than it saves)."""

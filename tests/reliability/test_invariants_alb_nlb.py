@@ -12,7 +12,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from tests.reliability.invariants_support import History, check
+from tests.reliability.invariants_support import History, Window, check
 
 from ecs_events.engine import steps
 from localcloud.cloud import LocalCloud
@@ -141,6 +141,24 @@ def test_a_drain_refused_by_a_configuring_alb_group_is_not_taken_for_done(h: His
     assert _refused(h, "0")
     assert check(h) == []
     assert _avoided(h, event)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="I6, the same engine bug on a CLB: maintenance(web-1, Reboot, +60 min); from notBefore-31 min "
+    "SetVServerGroupAttribute fails (InternalError, every call); the drain sets 0 on the default groups, the "
+    "VServer group's call fails 6 times (DrainIncomplete); the resumed drain step re-applies, fails again, says "
+    "'drained from 4 backend entries'; RebootInstance with the VServer entry still at weight 80. Same on main",
+)
+def test_a_drain_whose_vserver_call_keeps_failing_is_not_taken_for_done(h: History) -> None:
+    web = h.ids["web"][0]
+    _reboot(h, web)
+    h.run_until(h.now() + timedelta(minutes=29))
+    h.cloud.faults.set("Slb", "SetVServerGroupAttribute", error_rate=1.0)
+    h.outages.append(Window(h.now()))  # the API fails: late restores are excused, an undrained reboot is not
+    h.run_until(h.now() + timedelta(minutes=10))
+    h.finish()
+    assert [p for p in check(h) if p.startswith("I6")] == []
 
 
 # -- the checks can fail ----------------------------------------------------------------------------------------------

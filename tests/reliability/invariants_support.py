@@ -1,7 +1,9 @@
 """The history driver and the invariants of tests/reliability/test_invariants.py.
 
 ``History`` is one random history on an in-process localcloud (the real SDKs over HTTP, a sqlite store shared by
-every consumer "process" of the history): a fleet on two shared load balancers, CloudMonitor events routed to the
+every consumer "process" of the history): a fleet on two shared CLBs (default and VServer groups), an ALB server
+group and an NLB server group served by two NLBs (ALB/NLB changes are jobs: ``Configuring``, then ``Available``),
+CloudMonitor events routed to the
 events queue by the rule ``ecs-events subscribe`` puts, and the things that go wrong (duplicates, API outages,
 crashes, lost messages, people). Time moves event by event (``run_until``): to the next message that becomes
 visible, the next transition of the cloud, or the next reconciler pass that has work (passes every 5 simulated
@@ -9,7 +11,8 @@ minutes; a pass with nothing overdue, no drain and no unseen open event is a no-
 notBefore costs a handful of steps instead of 2,880 passes). The consumer runs until idle at every stop: a
 queue-triggered consumer.
 
-``check`` reads the end state off localcloud (its SLB state, its call log, the notifications it emitted) and
+``check`` reads the end state off localcloud (its SLB, ALB and NLB state and jobs, its call log, the notifications
+it emitted) and
 returns the broken promises, one line each; the store is read only to name what each event became (I5).
 """
 
@@ -62,12 +65,32 @@ FLEET: dict[str, Any] = {
         },
         {"name": "api-lb", "backends": [{"instances": "api", "weight": 100}, {"instances": "web", "weight": 60}]},
     ],
+    "albs": [  # a budget unit of 4 servers; connection draining shorter than the drain period
+        {
+            "name": "web-alb",
+            "server_groups": [{"name": "web-80", "connection_drain": {"enabled": True, "timeout": 60},
+                               "backends": [{"instances": "web", "port": 80, "weight": 70},
+                                            {"instances": "stray", "port": 80, "weight": 20}]}],
+            "listeners": [{"port": 80, "server_groups": ["web-80"]}],
+        },
+    ],
+    "nlbs": [  # one server group behind two NLBs: one budget unit of 3 servers
+        {
+            "name": "api-nlb",
+            "server_groups": [{"name": "api-443", "backends": [{"instances": "api", "port": 443, "weight": 60},
+                                                               {"instances": "batch", "port": 443, "weight": 30}]}],
+            "listeners": [{"port": 443, "server_group": "api-443"}],
+        },
+        {"name": "api-nlb-2", "listeners": [{"port": 8443, "server_group": "api-443"}]},
+    ],
 }  # fmt: skip
+JOB_SECONDS = 5.0  # localcloud's default ALB/NLB job length
 
 LOGGERS = ("ecs_events.engine", "ecs_events.consumer", "ecs_events.reconciler")
 SET_CALLS = ("SetBackendServers", "SetVServerGroupAttribute")
 REMOVE_CALLS = ("RemoveBackendServers", "RemoveVServerGroupBackendServers")
-Entry = tuple[str, str, int | None]  # (load balancer or VServer group, server, port)
+UPDATE_SERVERS, REMOVE_SERVERS = "UpdateServerGroupServersAttribute", "RemoveServersFromServerGroup"  # ALB, NLB
+Entry = tuple[str, str, int | None]  # (CLB, VServer group, ALB or NLB server group; server; port)
 
 
 class Crash(BaseException):
@@ -124,6 +147,8 @@ class History:
         fleet = cloud.load_fleet(FLEET)
         self.ids = fleet.instances
         self.lbs = fleet.load_balancers
+        self.alb_group, self.nlb_group = fleet.server_groups["alb/web-80"], fleet.server_groups["nlb/api-443"]
+        self.kind = {self.alb_group: "alb", self.nlb_group: "nlb"}  # a scope not here is a CLB or VServer group
         cloud.advance(60)
         cloud.mns.create_queue(cloud.account_id, QUEUE)
         cloud.mns.create_queue(cloud.account_id, DLQ)
@@ -198,8 +223,10 @@ class History:
         finally:
             self.harness_calls.update(range(before, len(self.cloud.call_log)))
 
-    # -- the SLB state --------------------------------------------------------------------------------------------
+    # -- the load balancers' state --------------------------------------------------------------------------------
     def weights(self) -> dict[Entry, int]:
+        """Every backend entry's weight, read off localcloud's CLB, ALB and NLB state (an ALB/NLB member whose
+        removal job is under way is gone already)."""
         slb = self.cloud.slb
         out: dict[Entry, int] = {}
         for lb_id in slb.load_balancer_ids(*self._where()):
@@ -208,10 +235,22 @@ class History:
             for group in slb.vserver_groups(*self._where(), lb_id):
                 for (server, port), weight in slb.group_backends(*self._where(), group).items():
                     out[(group, server, port)] = weight
+        for group, kind in self.kind.items():
+            service = self.cloud.alb if kind == "alb" else self.cloud.nlb
+            for (server, port), (weight, status) in service.members(*self._where(), group).items():
+                if status != "Removing":
+                    out[(group, server, port)] = weight
         return out
 
     def lb_of(self, scope: str) -> str:
+        """The budget unit of a scope: a VServer group's CLB; a CLB, an ALB or NLB server group itself."""
         return self.group_lb.get(scope, scope)
+
+    def jobs(self) -> list[Any]:
+        """Every ALB and NLB job (``localcloud.alb.models.Job``: api_name, group_id, keys, create/modify time)."""
+        return [
+            job for service in (self.cloud.alb, self.cloud.nlb) for job in service.backend(*self._where()).jobs.values()
+        ]
 
     # -- time -----------------------------------------------------------------------------------------------------
     def consume(self) -> None:
@@ -395,7 +434,7 @@ class History:
         self.harness(lambda: self.cloud.mns_account().get_queue(QUEUE).send_message(Message(json.dumps(notification))))
 
     def remove_backend(self, instance_id: str, which: int) -> None:
-        """A person takes one backend entry of the instance out by hand."""
+        """A person takes one backend entry of the instance out by hand (CLB, ALB or NLB: through the SDK)."""
         from ecs_events.actions.types import Membership
 
         weights = self.weights()
@@ -405,12 +444,70 @@ class History:
             return
         scope, server, port = entries[which % len(entries)]
         lb = self.lb_of(scope)
-        member = Membership(lb, None if scope == lb else scope, server, port, 0)
+        kind = self.kind.get(scope, "clb")
+        if kind == "clb":
+            member = Membership(lb, None if scope == lb else scope, server, port, 0)
+        else:
+            member = Membership(scope, scope, server, port, 0, "Ecs", kind)
         try:
             self.harness(lambda: self.person.remove([member]))
-        except Exception:  # the API is failing for people too: nothing removed
+        except Exception:  # the API is failing for people too (or the group is configuring): nothing removed
             return
         self.removed.append((self.now(), (scope, server, port)))
+
+    def remove_from_alb(self, instance_id: str) -> None:
+        """A person removes a server from the ALB group in the console (RemoveServersFromServerGroup through the
+        SDK, not our code): a drained one if there is one (it looks wrong), else ``instance_id``."""
+        from aliyunsdkalb.request.v20200616.RemoveServersFromServerGroupRequest import (
+            RemoveServersFromServerGroupRequest,
+        )
+
+        mine = {e: w for e, w in self.weights().items() if e[0] == self.alb_group}
+        drained = sorted((e for e, w in mine.items() if w == 0), key=str)
+        entries = drained or [e for e in mine if e[1] == instance_id]
+        if not entries:
+            return
+        _, server, port = entries[0]
+        request = RemoveServersFromServerGroupRequest()
+        request.set_ServerGroupId(self.alb_group)
+        request.set_Servers([{"ServerId": server, "ServerType": "Ecs", "Port": port}])
+        try:
+            self.harness(lambda: self.cloud.acs_client().do_action_with_exception(request))
+        except Exception:  # failing, or the group is configuring: nothing removed
+            return
+        self.removed.append((self.now(), (self.alb_group, server, port)))
+
+    def arm_configuring(self, job_seconds: float) -> None:
+        """From now on ALB and NLB jobs last ``job_seconds``; and the next time we change a weight in the ALB group
+        (a drain or a restore), a person's change to the group (the stray's description, in the console) has just
+        started a job there: the group is ``Configuring`` at that moment and refuses ours."""
+        from aliyunsdkalb.request.v20200616.UpdateServerGroupServersAttributeRequest import (
+            UpdateServerGroupServersAttributeRequest,
+        )
+
+        self.cloud.alb.set_job_seconds(job_seconds)
+        self.cloud.nlb.set_job_seconds(job_seconds)
+        app = self.app
+        real = app.engine.slb.set_weights
+        fired: list[bool] = []
+        group = self.alb_group
+
+        def configuring(memberships: Any, weight: int | None) -> None:
+            members = list(memberships)
+            if not fired and any(m.lb_id == group for m in members):
+                fired.append(True)
+                stray = [e for e in self.weights() if e[0] == group and e[1] in self.ids["stray"]]
+                if stray:
+                    request = UpdateServerGroupServersAttributeRequest()
+                    request.set_ServerGroupId(group)
+                    request.set_Servers(
+                        [{"ServerId": stray[0][1], "ServerType": "Ecs", "Port": stray[0][2], "Description": "by hand"}]
+                    )
+                    with contextlib.suppress(Exception):  # configuring already, or failing: nothing started
+                        self.harness(lambda: self.cloud.acs_client().do_action_with_exception(request))
+            real(members, weight)
+
+        app.engine.slb.set_weights = configuring  # type: ignore[method-assign]
 
     def delete_lb(self) -> None:
         lb = self.lbs["api-lb"]
@@ -471,6 +568,7 @@ def check(h: History) -> list[str]:
     calls = h.cloud.call_log.calls()[h.setup_calls :]  # people's removals included: the replays need them
     problems += check_restored(h, calls)
     problems += check_reboots(h, calls)
+    problems += check_drained_before_reboot(h, calls)
     problems += check_budget(h, calls)
     problems += check_before_not_before(h, calls)
     problems += check_no_event_lost(h)
@@ -539,9 +637,12 @@ def _claims(h: History) -> dict[str, list[datetime]]:
 
 
 def _changes(h: History, call: Any) -> list[tuple[Entry, int | None]]:
-    """What one successful SLB call did to which entries (None: removed)."""
+    """What one successful load balancer call did to which entries (None: removed). ALB/NLB weights show from
+    the call on (the job only settles them), a removal is counted at its call."""
     if call.code == "OK" and call.action == "DeleteLoadBalancer":
         return [(e, None) for e in h.original if h.lb_of(e[0]) == call.params.get("LoadBalancerId")]
+    if call.code == "OK" and call.action in (UPDATE_SERVERS, REMOVE_SERVERS):
+        return _server_group_changes(call)
     if call.code != "OK" or call.action not in SET_CALLS + REMOVE_CALLS:
         return []
     scope = call.params.get("VServerGroupId") or call.params.get("LoadBalancerId")
@@ -551,6 +652,24 @@ def _changes(h: History, call: Any) -> list[tuple[Entry, int | None]]:
         port = int(s["Port"]) if s.get("Port") not in (None, "") else None
         entry = (scope, s["ServerId"], port)
         out.append((entry, None if call.action in REMOVE_CALLS else int(s["Weight"])))
+    return out
+
+
+def _server_group_changes(call: Any) -> list[tuple[Entry, int | None]]:
+    """An ALB/NLB ``Servers.N.{ServerId, Port, Weight}`` change (an update without a weight changes none)."""
+    servers: dict[int, dict[str, str]] = {}
+    for key, value in call.params.items():
+        name, _, rest = key.partition(".")
+        index, _, attribute = rest.partition(".")
+        if name == "Servers" and index.isdigit() and attribute:
+            servers.setdefault(int(index), {})[attribute] = value
+    out: list[tuple[Entry, int | None]] = []
+    for _, s in sorted(servers.items()):
+        entry = (call.params["ServerGroupId"], s["ServerId"], int(s.get("Port") or 0))
+        if call.action == REMOVE_SERVERS:
+            out.append((entry, None))
+        elif s.get("Weight") not in (None, ""):
+            out.append((entry, int(s["Weight"])))
     return out
 
 
@@ -571,6 +690,36 @@ def check_reboots(h: History, calls: list[Any]) -> list[str]:
         ]
         if not avoided:
             out.append(f"I2: RebootInstance {iid} at {call.time} avoided no pending event (a second reboot?)")
+    return out
+
+
+def check_drained_before_reboot(h: History, calls: list[Any]) -> list[str]:
+    """I6: our reboot of an instance comes once every backend entry it still has is at weight 0 (replayed call by
+    call) and no ALB/NLB job changing its weight is still configuring (servers ``Available`` with weight 0): a
+    reboot while a job is under way sends traffic to a rebooting server."""
+    out: list[str] = []
+    state = dict(h.original)
+    jobs = [j for j in h.jobs() if j.api_name == UPDATE_SERVERS]
+    for call in calls:
+        for entry, weight in _changes(h, call):
+            if weight is None:
+                state.pop(entry, None)
+            else:
+                state[entry] = weight
+        if call.action != "RebootInstance" or call.code != "OK":
+            continue
+        iid, at = call.params["InstanceId"], call.time
+        serving = sorted((e for e, w in state.items() if e[1] == iid and w != 0), key=str)
+        if serving:
+            out.append(f"I6: RebootInstance {iid} at {at} with {serving} still serving")
+        for job in jobs:
+            touches = any(k[0] == iid for k in job.keys)
+            if touches and job.create_time <= at and (job.modify_time is None or job.modify_time > at):
+                kind = h.kind.get(job.group_id, "?")
+                out.append(
+                    f"I6: RebootInstance {iid} at {at} while {kind} job {job.job_id} on {job.group_id} "
+                    f"(started {job.create_time}) was still configuring its weight"
+                )
     return out
 
 

@@ -1,6 +1,8 @@
 """The promises as invariants over random histories (issue "guarantees"): a hypothesis state machine drives the
 engine on localcloud (in-process, the real SDKs over HTTP, a sqlite store shared by the history's consumers) through
-events, duplicates, outages, crashes, lost messages, people and clock jumps; after every history the clock runs on
+events, duplicates, outages, crashes, lost messages, people and clock jumps, on a fleet behind CLBs (default and
+VServer groups), an ALB server group and an NLB server group shared by two NLBs (asynchronous jobs, slow ones
+too, and a group a person is configuring at the moment we drain or restore); after every history the clock runs on
 with faults cleared and reconciler passes, and the end state is checked from localcloud's state and call log:
 
 - I1 every backend set to 0 is back at its original weight (unless gone or its instance released), by max_drain
@@ -9,7 +11,12 @@ with faults cleared and reconciler passes, and the end state is checked from loc
 - I3 voluntary drains within the budget (max(1, 10%) per load balancer, replayed call by call), urgent ones never
   deferred;
 - I4 every voluntary reboot that was feasible happened before notBefore;
-- I5 no event lost: each has a saga, an "ignored" reason or a dead letter; no wake is ever dead-lettered.
+- I5 no event lost: each has a saga, an "ignored" reason or a dead letter; no wake is ever dead-lettered;
+- I6 drained before rebooted: at each reboot of ours every backend entry the instance still has is at weight 0 and
+  no ALB/NLB job setting it is still configuring.
+
+A budget unit is a CLB (default and VServer groups together) or an ALB/NLB server group (a group behind two NLBs
+counts once), as the engine counts them.
 
 The driver and the invariants are in ``invariants_support.py``. ``make test`` runs a few histories (seeded,
 ``derandomize``: the same every run); ``ECS_EVENTS_SOAK=1`` (``make soak``) many more and longer ones.
@@ -50,6 +57,8 @@ class Stats:
     sagas = 0
     reboots = 0
     drains = 0
+    server_group_drains = 0  # ALB/NLB weight-0 calls
+    refused = 0  # ALB/NLB calls refused on a configuring group
     first_failure: float | None = None
     started = 0.0
 
@@ -111,7 +120,7 @@ class Histories(RuleBasedStateMachine):
         self.after()
 
     # -- failures --
-    @rule(product=st.sampled_from(["Slb", "Ecs"]))
+    @rule(product=st.sampled_from(["Slb", "Ecs", "Alb", "Nlb"]))
     def outage(self, product: str) -> None:
         self.h.outage(product)
         self.after()
@@ -140,6 +149,16 @@ class Histories(RuleBasedStateMachine):
     @rule(n=instance, which=st.integers(0, 3))
     def remove_backend(self, n: int, which: int) -> None:
         self.h.remove_backend(self.pick(n), which)
+        self.after()
+
+    @rule(n=instance)
+    def remove_from_alb(self, n: int) -> None:
+        self.h.remove_from_alb(self.pick(n))
+        self.after()
+
+    @rule(job_seconds=st.sampled_from([5, 180]))
+    def alb_configuring(self, job_seconds: int) -> None:
+        self.h.arm_configuring(job_seconds)
         self.after()
 
     @precondition(lambda self: not self.h.deleted_lbs)
@@ -190,6 +209,12 @@ class Histories(RuleBasedStateMachine):
                 if c.action in ("SetBackendServers", "SetVServerGroupAttribute")
                 and any(int(b.get("Weight", 1)) == 0 for b in json.loads(c.params["BackendServers"]))
             )
+            Stats.server_group_drains += sum(
+                1
+                for c in self.h.cloud.call_log.calls("UpdateServerGroupServersAttribute")
+                if c.code == "OK" and any(k.endswith(".Weight") and v == "0" for k, v in c.params.items())
+            )
+            Stats.refused += len([c for c in self.h.cloud.call_log.calls() if c.code.startswith("IncorrectStatus.")])
             if problems and Stats.first_failure is None:
                 Stats.first_failure = time.monotonic() - Stats.started
                 print(  # visible with -s: how fast the first counterexample came, before any shrinking
@@ -222,6 +247,7 @@ def test_the_promises_hold_over_random_histories(localcloud: LocalCloud) -> None
         [
             f"{Stats.histories} histories, {Stats.rules} rules, {Stats.stops} clock stops, "
             f"{Stats.crashes} crashes, {Stats.stalls} stalls, {time.monotonic() - Stats.started:.1f} s",
-            f"{Stats.sagas} sagas, {Stats.drains} weight-0 calls, {Stats.reboots} reboots of ours",
+            f"{Stats.sagas} sagas, {Stats.drains} CLB and {Stats.server_group_drains} ALB/NLB weight-0 calls, "
+            f"{Stats.refused} refused on a configuring group, {Stats.reboots} reboots of ours",
         ],
     )

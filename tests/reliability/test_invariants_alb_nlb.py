@@ -14,14 +14,11 @@ from unittest import mock
 import pytest
 from tests.reliability.invariants_support import History, Window, check
 
-from ecs_events.engine import steps
 from localcloud.cloud import LocalCloud
+
 
 # The engine waits for an ALB/NLB job to carry the weight before the next step (main's 784ed6c: ``steps.ASYNC_KINDS``,
 # ``settling``); the engine this branch started from does not.
-ENGINE_SETTLES = hasattr(steps, "ASYNC_KINDS")
-
-
 @pytest.fixture
 def h(localcloud: LocalCloud) -> Iterator[History]:
     with mock.patch("ecs_events.retry.sleep"):  # retries never wait for real
@@ -106,14 +103,6 @@ def test_an_alb_group_configuring_when_we_restore_breaks_no_promise(h: History) 
     assert _mine(h, web) == {e: w for e, w in h.original.items() if e[1] == web}
 
 
-@pytest.mark.xfail(
-    not ENGINE_SETTLES,
-    strict=True,
-    reason="I6 (found by the random histories: alb_configuring(job_seconds=180), then a maintenance reboot of an "
-    "instance in the NLB group): the engine reboots 65 s after starting the weight-0 job, while the job still "
-    "configures (3 min); the drain step must be done only once the servers are Available with weight 0 (fixed on "
-    "main by 784ed6c)",
-)
 def test_slow_alb_and_nlb_jobs_end_before_the_reboot(h: History) -> None:
     web, api = h.ids["web"][0], h.ids["api"][0]
     h.cloud.alb.set_job_seconds(180)  # jobs of 3 minutes: longer than the drain period
@@ -124,15 +113,6 @@ def test_slow_alb_and_nlb_jobs_end_before_the_reboot(h: History) -> None:
     assert check(h) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="I6, engine bug: history alb_configuring(job_seconds=180) then maintenance(web-1, Reboot, +60 min). At "
-    "notBefore-30 min the drain sets 0 on the CLB default group, the VServer group and api-lb; the ALB call is "
-    "refused (IncorrectStatus.ServerGroup: a person's job configures the group for 3 min), 6 tries, DrainIncomplete. "
-    "10 s later the resumed drain step (steps.do_drain, the `saga.drained` branch: `restore.apply(..., weight=0)` "
-    "with its results ignored, no settle check) is refused again yet says 'drained from 4 backend entries'; "
-    "RebootInstance 65 s later with the ALB entry still at weight 70 (I6 'still serving'). Same on main (784ed6c)",
-)
 def test_a_drain_refused_by_a_configuring_alb_group_is_not_taken_for_done(h: History) -> None:
     web = h.ids["web"][0]
     h.arm_configuring(180)  # a person's 3-minute job starts on the ALB group just before our drain reaches it
@@ -143,13 +123,6 @@ def test_a_drain_refused_by_a_configuring_alb_group_is_not_taken_for_done(h: His
     assert _avoided(h, event)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="I6, the same engine bug on a CLB: maintenance(web-1, Reboot, +60 min); from notBefore-31 min "
-    "SetVServerGroupAttribute fails (InternalError, every call); the drain sets 0 on the default groups, the "
-    "VServer group's call fails 6 times (DrainIncomplete); the resumed drain step re-applies, fails again, says "
-    "'drained from 4 backend entries'; RebootInstance with the VServer entry still at weight 80. Same on main",
-)
 def test_a_drain_whose_vserver_call_keeps_failing_is_not_taken_for_done(h: History) -> None:
     web = h.ids["web"][0]
     _reboot(h, web)

@@ -109,7 +109,14 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
                 return Wait(ctx.poll, "load balancer jobs still configuring the weight 0")
             step.args.pop("settling")
         elif members and ctx.resumed:
-            restore.apply(ctx.slb, members, weight=0)
+            # What the first attempt could not set: a drain is done only when every entry is at 0, or gone.
+            results = restore.apply(ctx.slb, members, weight=0)
+            failed = [reason for state, reason in results.values() if state == drain.DRAINED]
+            if failed:
+                raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
+            if any(m.kind in ASYNC_KINDS for m in members) and not _settled(ctx, members, 0):
+                step.args["settling"] = True
+                return Wait(ctx.poll, "load balancer jobs configuring the weight 0")
         return Done(f"drained from {len(members)} backend entries")
     if saga.waiting_for and not urgent:  # deferred before: the budgets first, the load balancers once there is room
         full = drain.still_full(ctx.store, saga.instance_id, saga.waiting_for, ctx.policy.budget_for)

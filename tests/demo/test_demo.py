@@ -41,7 +41,7 @@ def test_maintenance_reboot_is_avoided_before_not_before(demo: DemoRun) -> None:
     assert any("weight 0 on web-lb, web-8080" in line for line in lane)
     assert any("weights back on web-lb, web-8080" in line for line in lane)
     snapshots = demo.out.split("snapshots (DescribeSnapshots):\n")[1].split("\n\n")[0].splitlines()
-    assert len(snapshots) == 2 and all(s.endswith(": accomplished") for s in snapshots)  # system + data disk
+    assert len(snapshots) == 4 and all(s.endswith(": accomplished") for s in snapshots)  # web-1's and api-1's
 
 
 def test_disk_stall_is_drained_then_restored(demo: DemoRun) -> None:
@@ -71,7 +71,8 @@ def test_preempted_instance_is_drained_then_removed(demo: DemoRun) -> None:
 
 
 def test_weights_are_restored_and_the_untagged_instance_untouched(demo: DemoRun) -> None:
-    weights = demo.out.split("(now, and before where different):\n")[1].split("\n")[:2]
+    weights = demo.out.split("(now, and before where different):\n")[1].split("\n")[:3]
+    assert "  api-80: api-1 100, api-2 100" in weights  # the ALB server group
     assert "  web-8080: web-1 80, web-2 80" in weights
     assert "  web-lb: batch removed (was 30), legacy 50, web-1 100, web-2 100, web-3 100, web-4 100" in weights
     assert demo.lane("legacy") == [f"legacy ({demo.instance_ids()['legacy']})  not managed: untouched"]
@@ -84,7 +85,7 @@ def test_progress_goes_to_stderr_as_plain_lines_off_a_terminal(demo: DemoRun) ->
     assert lines and all(re.fullmatch(r"demo: \d\d:\d\d:\d\d UTC  \d+ messages? handled  \d+ sagas?, \d+ active", x)
                          for x in lines), demo.err  # fmt: skip
     assert "\r" not in demo.err
-    assert lines[-1].endswith("3 sagas, 0 active")
+    assert lines[-1].endswith("4 sagas, 0 active")
 
 
 def test_the_same_seed_gives_the_same_output(demo: DemoRun, tmp_path: Path) -> None:

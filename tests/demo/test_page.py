@@ -30,16 +30,16 @@ def test_chromium_shows_every_lane_the_deadline_and_the_final_statuses(
 ) -> None:
     dom = render(chromium, demo.html, tmp_path, "--dump-dom").stdout
     ids = demo.instance_ids()
-    for name in ("web-1", "web-2", "web-3", "web-4", "batch"):  # every managed instance has its lane
+    for name in ("web-1", "web-2", "web-3", "web-4", "batch", "api-1", "api-2"):  # every managed instance
         assert f'data-instance="{ids[name]}"' in dom, name
         assert f"<h3>{name} ({ids[name]})</h3>" in dom
     assert f"<h3>legacy ({ids['legacy']}) — not managed (no opt-in tag): untouched</h3>" in dom
-    assert dom.count('<g class="deadline">') == 1 and "notBefore 04:00:03</text>" in dom
+    assert dom.count('<g class="deadline">') == 2 and "notBefore 04:00:03</text>" in dom  # web-1's and api-1's
     assert re.search(r"SystemMaintenance\.Reboot on web-1 \(i-\w+\): Avoided", dom)  # DescribeInstanceHistoryEvents
     assert "SystemMaintenance.Reboot (e-" in dom and "succeeded, event Avoided" in dom
     assert re.search(r"Stalled on d-\w+ \(e-\w+\): succeeded, event ended", dom)
     assert "weights back on web-lb, web-8080" in dom and "removed from web-lb" in dom
-    assert dom.count('class="span drain"') == 3 and dom.count('class="deferred"') == 1
+    assert dom.count('class="span drain"') == 4 and dom.count('class="deferred"') == 1
     assert '<li class="fail">' not in dom and dom.count('<li class="ok">') == 6
 
 
@@ -61,10 +61,10 @@ def test_status_html_draws_the_same_sagas_from_the_store(
     assert f"HTML timeline: {page.absolute()}" in capsys.readouterr().out
     dom = render(chromium, page, tmp_path, "--dump-dom").stdout
     ids = demo.instance_ids()
-    for name in ("web-1", "web-3", "batch"):  # the store knows the instances it acted on, by id
+    for name in ("web-1", "web-3", "batch", "api-1"):  # the store knows the instances it acted on, by id
         assert f'data-instance="{ids[name]}"' in dom
     assert f'data-instance="{ids["web-2"]}"' not in dom
-    assert "<b>3</b> sagas" in dom and "<b>3</b> succeeded" in dom and "notBefore 04:00:03" in dom
+    assert "<b>4</b> sagas" in dom and "<b>4</b> succeeded" in dom and "notBefore 04:00:03" in dom
 
 
 def test_status_html_of_an_absent_store_is_an_empty_page(

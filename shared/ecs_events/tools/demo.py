@@ -43,6 +43,20 @@ FLEET: dict[str, Any] = {
         {"name": "web", "count": 4, "tags": {"app": "web", **TAG}, "disks": DISK},
         {"name": "legacy", "count": 1, "tags": {"app": "web"}, "disks": DISK},
         {"name": "batch", "count": 1, "preemptible": True, "tags": {"app": "batch", **TAG}, "disks": DISK},
+        {"name": "api", "count": 2, "tags": {"app": "api", **TAG}, "disks": DISK},
+    ],
+    "albs": [  # the api service is behind an ALB: its server group drains connections for 2 minutes
+        {
+            "name": "api-alb",
+            "server_groups": [
+                {
+                    "name": "api-80",
+                    "backends": [{"instances": "api", "port": 80, "weight": 100}],
+                    "connection_drain": {"enabled": True, "timeout": 120},
+                }
+            ],
+            "listeners": [{"port": 80, "server_groups": ["api-80"]}],
+        }
     ],
     "load_balancers": [
         {
@@ -56,6 +70,8 @@ FLEET: dict[str, Any] = {
     ],
 }
 VSERVER_GROUP, VSERVER_PORT, VSERVER_WEIGHT = "web-8080", 8080, 80
+ALB_GROUP = "api-80"
+API_AT, API_LEAD = timedelta(minutes=10), timedelta(minutes=60)  # the api-1 maintenance: when notified, notBefore
 MAINTENANCE_LEAD = timedelta(hours=2)  # notBefore of the scheduled reboot, from the start
 PREEMPT_AT = timedelta(minutes=30)
 STALL_AT, STALL_FOR = timedelta(minutes=75), timedelta(minutes=20)
@@ -136,10 +152,13 @@ def build_world(cloud: LocalCloud, store_url: str) -> World:
     for queue in (settings.queue, settings.dlq_name):
         cloud.mns.create_queue(cloud.account_id, queue)
     subscribed = subscribe_events(settings, context)
-    world = World(cloud, fleet, build_app(settings, context), lb_id, group_id)
+    world = World(cloud, fleet, build_app(settings, context), lb_id, group_id, fleet.server_groups[f"alb/{ALB_GROUP}"])
     _learn_names(world)
     world.before = weights(world)
-    world.story.append(f"fleet: {fleet.describe()}, VServer group {VSERVER_GROUP} (web-1, web-2 on :{VSERVER_PORT})")
+    world.story.append(
+        f"fleet: {fleet.describe()}, VServer group {VSERVER_GROUP} (web-1, web-2 on :{VSERVER_PORT}), "
+        f"ALB server group {ALB_GROUP} (api-1, api-2 on :80, connection draining 120 s)"
+    )
     world.story.append(f"events: CloudMonitor rule {RULE!r} -> MNS queue {settings.queue!r} ({subscribed})")
     return world
 
@@ -160,7 +179,8 @@ def _learn_names(world: World) -> None:
         names[iid] = facts.name or iid
     names[world.lb_id] = "web-lb"
     names[world.group_id] = VSERVER_GROUP
-    slb = world.app.clients.slb()
+    names[world.alb_group] = ALB_GROUP
+    slb = world.app.clients.balancers()  # CLB, ALB and NLB
     for iid in ids:
         view = slb.find(iid)
         world.labels.memberships[iid] = [
@@ -187,13 +207,16 @@ def simulate_maintenance(world: World, instance_id: str, not_before: datetime) -
 
 def scenario(world: World, start: datetime) -> list[tuple[datetime, str, Callable[[], None]]]:
     """What happens when, on the simulated clock."""
-    web, batch = world.ids("web"), world.ids("batch")[0]
+    web, batch, api = world.ids("web"), world.ids("batch")[0], world.ids("api")[0]
     world.not_before = start + MAINTENANCE_LEAD
     stalled = world.cloud.ecs.instance(web[2]).disk_ids[-1]  # web-3's data disk
 
     def maintenance() -> None:
         assert world.not_before is not None
         world.event_ids["maintenance"] = simulate_maintenance(world, web[0], world.not_before)
+
+    def api_maintenance() -> None:
+        world.event_ids["api"] = simulate_maintenance(world, api, start + API_AT + API_LEAD)
 
     def preempt() -> None:
         world.cloud.ecs.interrupt_preemptible(batch)
@@ -206,6 +229,12 @@ def scenario(world: World, start: datetime) -> list[tuple[datetime, str, Callabl
             start,
             f"maintenance reboot of {world.name(web[0])} scheduled (notBefore {hms(world.not_before)})",
             maintenance,
+        ),
+        (
+            start + API_AT,
+            f"maintenance reboot of {world.name(api)} (behind the ALB) scheduled "
+            f"(notBefore {hms(start + API_AT + API_LEAD)})",
+            api_maintenance,
         ),
         (start + PREEMPT_AT, f"{world.name(batch)} interrupted (preemptible)", preempt),
         (start + STALL_AT, f"{world.name(web[2])}'s data disk stalled ({STALL_FOR.seconds // 60} minutes)", stall),

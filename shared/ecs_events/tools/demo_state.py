@@ -32,6 +32,7 @@ class World:
     app: App
     lb_id: str
     group_id: str
+    alb_group: str  # the api service's ALB server group
     labels: Labels = field(default_factory=Labels)
     before: dict[tuple[str, str], int] = field(default_factory=dict)  # (lb or group name, instance name) -> weight
     event_ids: dict[str, str] = field(default_factory=dict)  # what -> event id
@@ -57,6 +58,8 @@ def weights(world: World) -> dict[tuple[str, str], int]:
         out[(world.name(world.lb_id), world.name(server))] = weight
     for (server, _port), weight in slb.group_backends(account, region, world.group_id).items():
         out[(world.name(world.group_id), world.name(server))] = weight
+    for (server, _port), (weight, _status) in world.cloud.alb.members(account, region, world.alb_group).items():
+        out[(world.name(world.alb_group), world.name(server))] = weight
     return out
 
 
@@ -139,8 +142,12 @@ def _maintenance(f: Facts) -> Check:
     web1 = f.world.ids("web")[0]
     status = f.statuses.get(f.world.event_ids.get("maintenance", ""), "missing")
     deadline = f.world.not_before
-    reboots = [c for c in f.world.cloud.call_log.calls("RebootInstance") if deadline and c.time < deadline]
-    rebooted = [c.params.get("InstanceId") for c in reboots] == [web1]
+    reboots = [
+        c
+        for c in f.world.cloud.call_log.calls("RebootInstance")
+        if deadline and c.time < deadline and c.params.get("InstanceId") == web1
+    ]
+    rebooted = len(reboots) == 1
     said = f", we rebooted it at {hms(reboots[0].time)}, before notBefore" if rebooted else ""
     return status == "Avoided" and rebooted, f"maintenance reboot of {f.world.name(web1)}: {status}{said}"
 
@@ -179,8 +186,20 @@ def _untouched(f: Facts) -> Check:
     return not touched, f"{name} (no opt-in tag): untouched" if not touched else f"{name} touched by {touched}"
 
 
+def _alb(f: Facts) -> Check:
+    api1 = f.world.ids("api")[0]
+    name, lane = f.world.name(api1), f.lanes.get(api1)
+    status = f.statuses.get(f.world.event_ids.get("api", ""), "missing")
+    drained = [m for m in lane.marks if m.kind == "drain" and not m.open] if lane else []
+    back = all(f.weights.get(k) == w for k, w in f.world.before.items() if k[1] == name)
+    ok = status == "Avoided" and bool(drained) and back
+    said = f"drained {hms(drained[0].start)}, restored {hms(drained[0].end)}" if drained and drained[0].end else ""
+    return ok, f"maintenance reboot of {name} behind the ALB: {status}, {said or 'not drained and restored'}"
+
+
 def _budget(f: Facts) -> Check:
-    spans = sorted((m.start, m.end) for lane in f.lanes.values() for m in lane.marks if m.kind == "drain")
+    web_lanes = [f.lanes[i] for i in f.world.ids("web") if i in f.lanes]
+    spans = sorted((m.start, m.end) for lane in web_lanes for m in lane.marks if m.kind == "drain")
     overlap = any(a[1] is not None and b[0] < a[1] for a, b in itertools.pairwise(spans))
     waited = any(m.kind == "deferred" for m in f.lane("web").marks)
     web = [f.world.name(i) for i in f.world.ids("web")]
@@ -192,4 +211,6 @@ def checks(world: World, timeline: Timeline) -> list[Check]:
     """What the demo promises, each read back from the cloud or the store."""
     statuses = {e["EventId"]: e["EventCycleStatus"]["Name"] for e in history_events(world)}
     facts = Facts(world, {lane.instance_id: lane for lane in timeline.lanes}, weights(world), statuses)
-    return [check(facts) for check in (_maintenance, _disk_stall, _preemption, _weights_back, _untouched, _budget)]
+    return [
+        check(facts) for check in (_maintenance, _alb, _disk_stall, _preemption, _weights_back, _untouched, _budget)
+    ]

@@ -40,7 +40,7 @@ def test_chromium_shows_every_lane_the_deadline_and_the_final_statuses(
     assert re.search(r"Stalled on d-\w+ \(e-\w+\): succeeded, event ended", dom)
     assert "weights back on web-lb, web-8080" in dom and "removed from web-lb" in dom
     assert dom.count('class="span drain"') == 4 and dom.count('class="deferred"') == 1
-    assert '<li class="fail">' not in dom and dom.count('<li class="ok">') == 6
+    assert '<li class="fail">' not in dom and dom.count('<li class="ok">') == 7
 
 
 def test_chromium_screenshot_is_a_png_of_the_window(demo: DemoRun, chromium: str, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def test_every_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         "ACCOUNT_ID": " 1234567890123456 ", "REGION": "cn-shanghai", "QUEUE": "q", "DLQ": "d", "STORE": "memory://",
         "POLICY": "p.yaml", "DRY_RUN": "yes", "TAG": " k = v ", "WEBHOOKS": "https://a, ,https://b",
         "LOCALCLOUD": "http://127.0.0.1:8080/", "MNS_ENDPOINT": "https://m", "MAX_RECEIVES": "7",
-        "RECONCILE_INTERVAL": "60", "STUCK_AFTER": "600",
+        "RECONCILE_INTERVAL": "60", "STUCK_AFTER": "600", "LOAD_BALANCERS": "ALB, clb",
     }.items():  # fmt: skip
         monkeypatch.setenv(f"ECS_EVENTS_{name}", value)
     s = load_settings()
@@ -43,7 +43,7 @@ def test_every_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         "account_id": "1234567890123456", "region": "cn-shanghai", "queue": "q", "dlq": "d", "store": "memory://",
         "policy": Path("p.yaml"), "dry_run": True, "tag": "k=v", "webhooks": ("https://a", "https://b"),
         "localcloud": "http://127.0.0.1:8080", "mns_endpoint": "https://m", "max_receives": 7,
-        "reconcile_interval": 60, "stuck_after": 600,
+        "reconcile_interval": 60, "stuck_after": 600, "load_balancers": ("alb", "clb"),
     }  # fmt: skip
 
 

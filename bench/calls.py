@@ -106,10 +106,10 @@ def minimum(kind: str) -> Counter[str]:
 
 def measure(kind: str, size: int, job_seconds: float) -> tuple[Counter[str], int, Counter[str], str]:
     """(ECS + load balancer calls by product.action, MNS calls, refused calls by code, the saga's outcome)."""
-    from ecs_events.app import build_app
     from ecs_events.engine.saga import Saga
-    from ecs_events.settings import Settings
-    from ecs_events.subscribe import subscribe
+    from ecs_events.runtime.app import build_app
+    from ecs_events.runtime.settings import Settings
+    from ecs_events.tools.subscribe import subscribe
     from localcloud.cloud import LocalCloud
 
     with tempfile.TemporaryDirectory(prefix="ecs-events-calls-") as work, LocalCloud(seed=0) as cloud:

@@ -251,6 +251,16 @@ def take_waiters(store: Store, lb_ids: Iterable[str]) -> list[str]:
     return woken
 
 
+def drop_waiters(store: Store, keep: Callable[[str], bool]) -> int:
+    """Remove the waiters ``keep`` refuses (their saga ended or vanished while deferred); how many went."""
+    dropped = 0
+    for doc in store.scan("waiting/"):
+        saga = doc.key.split("/", 2)[2]  # waiting/<lb>/<saga key>
+        if not keep(saga) and store.commit([Write(doc.key, None, doc.version)]):
+            dropped += 1
+    return dropped
+
+
 def drained_now(store: Store) -> list[Doc]:
     """Every instance drained now, with its original weights (``ecs-events status``, the reconciler)."""
     return store.scan("drain/")

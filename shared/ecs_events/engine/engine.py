@@ -455,12 +455,10 @@ class Engine:
                 if step is None:
                     saga.status, saga.outcome = SagaStatus.CLOSED, saga.outcome or "closed"
                     break
-                not_yet = step.due(saga.previous_done(), now) > now and step.action not in poke
-                if not_yet and not self._budget_freed(saga, step, effective):
+                room = self._budget_freed(saga, step, effective)  # a deferred drain whose budget has room now
+                if step.due(saga.previous_done(), now) > now and step.action not in poke and not room:
                     break
-                deferred = (
-                    step.action is Action.DRAIN and saga.waiting_for and not self._budget_freed(saga, step, effective)
-                )
+                deferred = step.action is Action.DRAIN and bool(saga.waiting_for) and not room
                 if step.action in DISRUPTIVE and not held.checked and step.state is StepState.PENDING and not deferred:
                     held.checked = True
                     if self._opted_out(saga, now):

@@ -129,11 +129,7 @@ class Reconciler:
                 self._notify_stuck(saga, now)
             if overdue(saga, now, self.grace):
                 self._wake(key, report, "overdue")
-        for waiter in self.store.scan("waiting/"):  # a deferred drain whose saga ended meanwhile waits for nothing
-            saga_key_ = waiter.key.split("/", 2)[2]
-            doc = self.store.get(saga_key_)
-            if doc is None or doc.value.get("status") != SagaStatus.ACTIVE.value:
-                self.store.commit([Write(waiter.key, None, waiter.version)])
+        drain.drop_waiters(self.store, self._active)  # a deferred drain whose saga ended meanwhile waits for nothing
 
     def _wake(self, key: str, report: PassReport, why: str) -> None:
         try:
@@ -175,6 +171,10 @@ class Reconciler:
             except (EcsEventsError, OSError) as exc:
                 report.errors.append(f"{doc.key}: {' '.join(str(exc).split())[:200]}")
                 log.warning("reconcile: %s: %s", doc.key, exc)
+
+    def _active(self, key: str) -> bool:
+        doc = self.store.get(key)
+        return doc is not None and doc.value.get("status") == SagaStatus.ACTIVE.value
 
     def _holder_alive(self, key: str) -> bool:
         doc = self.store.get(key)

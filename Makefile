@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/consumer.py
 	$(BIN)/python bench/discovery.py
 	$(BIN)/python bench/calls.py
+	$(BIN)/python bench/storm.py
 
 # The FC code packages: dist/package/<function>/ (one code root per function) and dist/fc/<function>.zip.
 package: $(STAMP)

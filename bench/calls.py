@@ -16,8 +16,8 @@ The minimum, per kind (what the playbook cannot do without; ``MINIMUM`` below):
 
 - ECS, every kind: DescribeInstances 4 (the facts at the start, then the opt-out read again before each disruptive
   step, snapshot, drain and reboot: a promise of the guarantees issue), DescribeDisks 1, CreateSnapshot 1 per disk
-  (2: system and data), DescribeSnapshots 1 (the snapshots are done), RebootInstance 1, DescribeInstancesFullStatus
-  1 (healthy again) = 10.
+  (2: system and data), RebootInstance 1, DescribeInstancesFullStatus 1 (healthy again) = 9. No DescribeSnapshots:
+  the snapshots' completion events say they are done (a look only should an event be lost, by the reconciler).
 - Discovery, every kind: the instance's memberships in each kind, since any may hold it: CLB DescribeLoadBalancers
   with ``ServerId`` 1, ALB ListServerGroupServers with ``ServerIds`` 1, NLB the same 1 = 3.
 - CLB default group: DescribeLoadBalancerAttribute 1 (the backends and weights, the budget's size) and
@@ -49,7 +49,6 @@ ECS = {
     "DescribeInstances": 4,
     "DescribeDisks": 1,
     "CreateSnapshot": 2,
-    "DescribeSnapshots": 1,
     "RebootInstance": 1,
     "DescribeInstancesFullStatus": 1,
 }

@@ -1,7 +1,8 @@
 """The maintenance storm as a benchmark: API calls per remediated instance against the playbook's minimum, and
-remediated instances per second with localcloud limited to 50 QPS per API against the ideal.
+MNS messages sent per remediated instance against the timers the playbook needs, and the makespan against the
+policy's own lower bound, with localcloud limited to 50 QPS per API.
 
-    .venv/bin/python bench/storm.py [--instances 200] [--qps 50] [--step 60]
+    .venv/bin/python bench/storm.py [--instances 200] [--qps 50] [--step 60] [--kinds clb] [--dump FILE]
 
 The harness is the reliability suites' (tests/reliability/harness.py): a served localcloud (manual clock), a private
 redis-server, N managed instances with a data disk behind 10 load balancers, a maintenance reboot for all at once,
@@ -15,12 +16,15 @@ DescribeInstances 4 (the facts when the saga starts, then the opt-in and skip ta
 snapshots and the reboot: a person may have opted the instance out meanwhile), DescribeLoadBalancers 1,
 DescribeLoadBalancerAttribute 1, DescribeVServerGroups 1,
 SetBackendServers 2 (drain, restore), DescribeDisks 1, CreateSnapshot 2, RebootInstance 1,
-DescribeInstancesFullStatus 1 = 14. MNS calls are counted apart. Targets: calls ratio <= 1.1, throughput >= 0.8.
+DescribeInstancesFullStatus 1 = 14. MNS calls are counted apart. Target: calls ratio <= 1.1. A drain the budget
+defers costs one DescribeLoadBalancers more (its first listing finds the spent budget and stops there).
 
 Messages: what ecs-events itself sends (SendMessage: saga timers, wakes, requeues; the harness delivers
 notifications with BatchSendMessage) per remediated instance, against what the playbook needs: one timer per time
 gate of its script (the planned start, the end of the drain period, the health look after the reboot) = 3.
-Target <= 1.5x.
+Target <= 1.5x. A deferred drain costs one message more (the wake its budget's release sends); gates that news
+wakes (a snapshot's completion event, a budget's release) send no timer of their own: the reconciler is their
+backstop.
 
 Makespan (simulated time, first drain to last restore) against the policy's own lower bound: the waves the budget
 allows (instances per load balancer / budget, rounded up) times the shortest drain-to-restore cycle seen (drain
@@ -69,6 +73,7 @@ def main() -> None:
     parser.add_argument("--qps", type=float, default=50.0)
     parser.add_argument("--step", type=float, default=60.0)
     parser.add_argument("--kinds", default="clb", help="ECS_EVENTS_LOAD_BALANCERS for the consumers (default clb)")
+    parser.add_argument("--dump", type=Path, help="write every cloud call of the storm (JSON lines) to this file")
     args = parser.parse_args()
     os.environ["ECS_EVENTS_LOAD_BALANCERS"] = args.kinds
     binary = shutil.which("redis-server")
@@ -98,6 +103,8 @@ def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
     cloud.clear_faults()
     wall = time.monotonic() - started
     calls = cloud.calls(since=setup)
+    if args.dump:
+        args.dump.write_text("".join(json.dumps(call, default=str) + "\n" for call in calls))
     finished = storm.finished()
     if finished:
         check_end_state(storm, calls)
@@ -121,8 +128,8 @@ def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
     print(f"  simulated {storm.simulated} in {storm.steps} clock steps, {len(storm.rounds)} consumer rounds")
     print(
         f"  ECS+SLB calls {cloud_calls} ({cloud_ok} answered OK): {cloud_calls / n:.2f} per remediated instance, "
-        f"minimum {minimum}: ratio {cloud_calls / n / minimum:.2f} (target <= 1.1); OK calls only "
-        f"{cloud_ok / n / minimum:.2f}"
+        f"minimum {minimum}: ratio {cloud_calls / n / minimum:.2f} (target <= 1.1) "
+        f"{_met(cloud_calls / n / minimum <= 1.1)}; OK calls only {cloud_ok / n / minimum:.2f}"
     )
     print(f"  MNS calls {mns_calls} ({mns_calls / n:.2f} per instance)")
     print(
@@ -144,9 +151,10 @@ def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
         f"{sent / n / NEEDED_MESSAGES:.2f} (target <= 1.5) {_met(sent / n / NEEDED_MESSAGES <= 1.5)}"
     )
     _makespan(storm, calls, n)
-    print(f"  throughput {per_second:.2f} instances/s of consumer time ({n / wall:.2f}/s of wall); ideal at "
-          f"{args.qps:g} QPS per API ({bottleneck} x{MINIMUM[bottleneck]}): {ideal_rate:.2f}/s: ratio "
-          f"{per_second / ideal_rate:.2f} (target >= 0.8)")  # fmt: skip
+    print(f"  throughput {per_second:.2f} instances/s of consumer time ({n / wall:.2f}/s of wall); at "
+          f"{args.qps:g} QPS per API ({bottleneck} x{MINIMUM[bottleneck]}) the API would allow {ideal_rate:.2f}/s: "
+          f"ratio {per_second / ideal_rate:.2f} (no target: the policy's pacing, not the API, bounds a storm; "
+          "see the makespan)")  # fmt: skip
 
 
 def _met(ok: bool) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from ecs_events.actions.balancers import Balancers, UnknownKindError
 from ecs_events.actions.slb import Slb
-from ecs_events.actions.types import Membership, SlbView
+from ecs_events.actions.types import Membership, SlbView, Spent
 from ecs_events.runtime.clients import Clients
 from localcloud.cloud import LocalCloud
 from localcloud.fleet import FleetSummary
@@ -121,7 +121,7 @@ def test_discovery_is_limited_to_the_kinds_asked_for_and_restores_reach_every_ki
         def __init__(self, name: str) -> None:
             self.name = name
 
-        def find(self, instance_id: str) -> SlbView:
+        def find(self, instance_id: str, spent: Spent | None = None) -> SlbView:
             seen.append(f"find {self.name}")
             return SlbView([], {})
 

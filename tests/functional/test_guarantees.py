@@ -378,6 +378,55 @@ def test_a_deferred_drain_starts_when_the_slot_frees_not_at_its_next_poll(world:
     while_deferred = [
         c.args
         for c in armed.call_args_list
-        if c.args[0].startswith(f"saga/{later}/") and deferred_at <= c.args[2] < drained_at
+        if c.args[0].startswith(f"saga/{later}/") and deferred_at <= c.args[2] and c.args[1] <= drained_at
     ]
-    assert len(while_deferred) <= 2, while_deferred  # its fallback look and the wake, no poll every drain period
+    # The release's wake only: no fallback timer (the reconciler is the backstop), no poll every drain period.
+    assert len(while_deferred) == 1, while_deferred
+    first_look = min(c.time for c in world.calls("DescribeLoadBalancers") if c.params.get("ServerId") == later)
+    while_waiting = [c for c in world.cloud.call_log.calls() if first_look <= c.time < drained_at]
+    # Deferred by the first listing (its load balancer's budget spent): no more discovery, no tag read, until the
+    # budget frees; then one tag read and one fresh discovery.
+    assert [c.action for c in while_waiting if later in json.dumps(c.params)] == ["DescribeLoadBalancers"]
+    at_drain = [
+        c.action for c in world.cloud.call_log.calls() if c.time == drained_at and later in json.dumps(c.params)
+    ]
+    assert at_drain.count("DescribeInstances") == 1 and at_drain.count("DescribeLoadBalancers") == 1
+
+
+def test_a_lost_release_wake_costs_one_reconciler_pass(world: World, mocker: Any) -> None:
+    first, second = world.ids("web")[0], world.ids("web")[1]
+    not_before = world.cloud.clock.now() + timedelta(hours=2)
+    world.cloud.ecs.create_system_event(first, "SystemMaintenance.Reboot", not_before)
+    world.cloud.ecs.create_system_event(second, "SystemMaintenance.Reboot", not_before)
+    lost = mocker.patch.object(world.app.engine, "wake_now")  # the release's wake never reaches the queue
+    world.run(seconds=100 * 60, step=15)  # one drained (budget 1) and done, the other deferred and never woken
+    assert lost.call_count == 1
+    (waiting,) = [i for i in (first, second) if _saga(world.app, i).waiting_for]
+    assert 0 not in world.weights_of(waiting) and world.app.store.scan("budget/") == []  # the slot is free
+    report = reconciler_for(world.app).run_once()
+    assert any(k.startswith(f"saga/{waiting}/") for k in report.woken)
+    assert world.weights_of(waiting) == [0, 0]  # drained by that pass
+
+
+def test_a_snapshot_wait_sends_no_timer_and_a_lost_completion_event_costs_one_reconciler_pass(
+    world: World, mocker: Any
+) -> None:
+    from localcloud.emit import rules_router
+
+    deliver = rules_router(world.cloud.cms, world.cloud.mns)
+    world.cloud.ctx.events.routers[:] = [  # type: ignore[attr-defined]
+        lambda n: None if str(n.get("name", "")).startswith("Snapshot:") else deliver(n)  # CloudMonitor loses them
+    ]
+    web = world.ids("web")[0]
+    armed = mocker.spy(world.app.engine.timers, "arm")
+    world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(hours=1))
+    world.run(seconds=35 * 60, step=30)
+    created = [c.time for c in world.calls("CreateSnapshot")]
+    assert len(created) == 2 and world.calls("RebootInstance") == []  # waiting for the completion events, lost
+    assert [c for c in armed.call_args_list if c.args[2] >= min(created)] == []  # no timer for the snapshot wait
+    assert world.calls("DescribeSnapshots") == []  # nor any poll
+    reconciler_for(world.app).run_once()  # its backstop look is overdue: the reconciler wakes it
+    world.run(seconds=5 * 60, step=30)
+    assert len(world.calls("DescribeSnapshots")) == 1 and len(world.calls("RebootInstance")) == 1
+    world.run(seconds=15 * 60, step=30)
+    assert _saga(world.app, web).status.value == "succeeded"

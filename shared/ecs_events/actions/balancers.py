@@ -14,13 +14,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
-from ecs_events.actions.types import Membership, SlbView
+from ecs_events.actions.types import Membership, SlbView, Spent
 
 
 class LoadBalancers(Protocol):
     """What draining needs of a load balancer API (``Slb``, ``Alb``, ``Nlb`` and ``Balancers`` all have it)."""
 
-    def find(self, instance_id: str) -> SlbView: ...
+    def find(self, instance_id: str, spent: Spent | None = None) -> SlbView: ...
     def set_weights(self, memberships: Iterable[Membership], weight: int | None) -> None: ...
     def remove(self, memberships: Iterable[Membership]) -> None: ...
 
@@ -46,13 +46,16 @@ class Balancers:
         self.kinds = dict(kinds)
         self.discover = [k for k in (discover if discover is not None else self.kinds) if k in self.kinds]
 
-    def find(self, instance_id: str) -> SlbView:
-        """Every membership of ``instance_id`` on every kind; sizes and drain timeouts per budget unit."""
+    def find(self, instance_id: str, spent: Spent | None = None) -> SlbView:
+        """Every membership of ``instance_id`` on every kind; sizes and drain timeouts per budget unit. ``spent``
+        (see ``Spent``): the first kind that finds a spent budget ends the discovery."""
         memberships: list[Membership] = []
         sizes: dict[str, int] = {}
         drain: dict[str, int] = {}
         for actions in (self.kinds[k] for k in self.discover):
-            view = actions.find(instance_id)
+            view = actions.find(instance_id, spent)
+            if view.blocked:
+                return view
             memberships.extend(view.memberships)
             sizes.update(view.lb_sizes)
             drain.update(view.drain_seconds)

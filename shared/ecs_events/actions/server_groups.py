@@ -36,7 +36,7 @@ from typing import Any
 
 from ecs_events.actions.errors import ActionError, NotFoundError
 from ecs_events.actions.rpc import rpc_call
-from ecs_events.actions.types import Membership, SlbView
+from ecs_events.actions.types import Membership, SlbView, Spent
 
 log = logging.getLogger("ecs_events.actions")
 
@@ -118,9 +118,9 @@ class ServerGroups:
                 return
 
     # -- reads -------------------------------------------------------------------------------------------------
-    def find(self, instance_id: str) -> SlbView:
+    def find(self, instance_id: str, spent: Spent | None = None) -> SlbView:
         """Every ECS membership of ``instance_id`` (any group, any port); per group its number of distinct servers
-        and, when connection draining is on, its drain timeout."""
+        and, when connection draining is on, its drain timeout. ``spent``: see ``Spent``."""
         kind = self.product.kind
         memberships: list[Membership] = []
         seen: set[tuple[str, int]] = set()
@@ -134,6 +134,9 @@ class ServerGroups:
             weight = _int(s.get("Weight"), 100)
             memberships.append(Membership(group_id, group_id, instance_id, port, weight, SERVER_TYPE, kind))
         groups = list(dict.fromkeys(m.lb_id for m in memberships))
+        blocked = spent(groups) if spent is not None and groups else []
+        if blocked:
+            return SlbView(memberships=[], lb_sizes={}, blocked=blocked)
         sizes = {g: len({s.get("ServerId") for s in self._servers(ServerGroupId=g)}) for g in groups}
         return SlbView(memberships=memberships, lb_sizes=sizes, drain_seconds=self._drain_seconds(groups))
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ecs_events.actions.rpc import rpc_call
-from ecs_events.actions.types import Membership, SlbView
+from ecs_events.actions.types import Membership, SlbView, Spent
 
 log = logging.getLogger("ecs_events.actions")
 
@@ -94,12 +94,16 @@ class Slb:
             )
         return members
 
-    def find(self, instance_id: str) -> SlbView:
+    def find(self, instance_id: str, spent: Spent | None = None) -> SlbView:
         """Every membership of ``instance_id`` (default groups and VServer groups of every load balancer that has
-        it), and each of those load balancers' number of distinct backend servers."""
+        it), and each of those load balancers' number of distinct backend servers. ``spent``: see ``Spent``."""
         memberships: list[Membership] = []
         sizes: dict[str, int] = {}
-        for lb_id in self._load_balancers(instance_id):
+        lb_ids = self._load_balancers(instance_id)
+        blocked = spent(lb_ids) if spent is not None and lb_ids else []
+        if blocked:
+            return SlbView(memberships=[], lb_sizes={}, blocked=blocked)
+        for lb_id in lb_ids:
             everyone = self._default_group(lb_id) + self._vserver_groups(lb_id)
             sizes[lb_id] = len({m.server_id for m in everyone})
             memberships.extend(m for m in everyone if m.server_id == instance_id)

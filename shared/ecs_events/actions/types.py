@@ -5,6 +5,7 @@ Playbooks decide on these; they never see a response dict, so a wire shape chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -77,6 +78,14 @@ class SlbView:
     memberships: list[Membership]
     lb_sizes: dict[str, int]
     drain_seconds: dict[str, int] = field(default_factory=dict)
+    # Budget units ``find``'s ``spent`` said are full: discovery stopped there, the view is incomplete (see ``Spent``).
+    blocked: list[str] = field(default_factory=list)
+
+
+# Asked by ``find`` with the budget units its first, cheap listing found (CLB: DescribeLoadBalancers with ServerId;
+# ALB, NLB: ListServerGroupServers with ServerIds): those whose disruption budget is known spent. Any: ``find``
+# stops there (a deferred drain needs nothing more), and returns them as ``SlbView.blocked``.
+Spent = Callable[[list[str]], list[str]]
 
 
 @dataclass(frozen=True)

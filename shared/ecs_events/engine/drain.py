@@ -278,5 +278,20 @@ def still_full(store: Store, instance_id: str, waiting_for: dict[str, int], limi
     return full
 
 
+def spent(store: Store, instance_id: str, lb_ids: Iterable[str], limit: Callable[[int], int]) -> dict[str, int]:
+    """Of ``lb_ids`` (what a discovery's first listing found), those whose budget is spent by other instances, each
+    with the size its budget document recorded: a drain that needs one of them defers before the rest of the
+    discovery (the fresh discovery when the budget frees reads the real sizes)."""
+    full: dict[str, int] = {}
+    for lb_id in sorted(set(lb_ids)):
+        doc = store.get(budget_key(lb_id))
+        if doc is None:
+            continue
+        holders, size = doc.value.get("holders", {}), int(doc.value.get("size", 0))
+        if instance_id not in holders and len(holders) >= limit(size):
+            full[lb_id] = size
+    return full
+
+
 def keys(memberships: Iterable[Membership]) -> list[str]:
     return [m.key for m in memberships]

@@ -392,6 +392,11 @@ class Engine:
             return False
         return not drain.still_full(self.store, saga.instance_id, saga.waiting_for, effective.budget_for)
 
+    def budget_freed(self, saga: Saga) -> bool:
+        """A deferred drain whose budgets have room now (the reconciler's look for a lost release wake)."""
+        step = saga.current
+        return step is not None and saga.active and self._budget_freed(saga, step, self._effective(saga))
+
     def wake_now(self, key: str) -> None:
         """Send ``key`` its wake now (a deferred drain whose budget just freed)."""
         now = self.now()
@@ -458,11 +463,14 @@ class Engine:
                 room = self._budget_freed(saga, step, effective)  # a deferred drain whose budget has room now
                 if step.due(saga.previous_done(), now) > now and step.action not in poke and not room:
                     break
-                deferred = step.action is Action.DRAIN and bool(saga.waiting_for) and not room
-                if step.action in DISRUPTIVE and not held.checked and step.state is StepState.PENDING and not deferred:
-                    held.checked = True
-                    if self._opted_out(saga, now):
-                        continue
+                # Tags are read again before disruption; a drain reads them itself once its budgets have room (a
+                # deferred drain costs no DescribeInstances per look), see ``_opt_out_check``.
+                if (
+                    step.action in DISRUPTIVE - {Action.DRAIN}
+                    and step.state is StepState.PENDING
+                    and self._opt_out_check(held, now)()
+                ):
+                    continue
                 if not self._step(held, step, effective, now, step.action in poke):
                     break
             self._arm(held)
@@ -470,6 +478,17 @@ class Engine:
             self._release(held)
             raise
         return Result("acted", saga.outcome or (saga.current.action.value if saga.current else "done"), saga.key)
+
+    def _opt_out_check(self, held: _Held, now: datetime) -> Callable[[], bool]:
+        """The opt-out check of a disruptive step, at most once per run: True when the script was replaced."""
+
+        def check() -> bool:
+            if held.checked:
+                return False
+            held.checked = True
+            return self._opted_out(held.saga, now)
+
+        return check
 
     def _opted_out(self, saga: Saga, now: datetime) -> bool:
         """Read the instance's tags again before a disruptive step (a person may have opted it out since the plan):
@@ -534,6 +553,7 @@ class Engine:
                 lambda w: self._save(held, w),
                 holds_lease=lambda: self._holds(held),
                 wake=self.wake_now,
+                opted_out=self._opt_out_check(held, now) if step.state is StepState.PENDING else None,
             )
             try:
                 outcome = steps.RUNNERS[step.action](ctx, step)
@@ -547,6 +567,9 @@ class Engine:
             type(outcome).__name__.lower(),
             extra={"saga": saga.key, "step": step.action.value},
         )
+        if isinstance(outcome, steps.Replanned):  # opted out before it acted: the new script runs now
+            self._save(held, extra)
+            return True
         if isinstance(outcome, steps.Done):
             step.state, step.done_at, step.detail = StepState.DONE, now, outcome.detail or step.detail
             saga.cursor += 1
@@ -570,7 +593,7 @@ class Engine:
             title = f"{saga.instance_id}: {step.action.value} deferred: {outcome.detail}"
             extra += outbox_writes([self._notice(saga, "deferred", "warning", title, now=now)])
             saga.note(now, f"deferred: {outcome.detail}", step)
-        step.at, step.detail = max(outcome.until, now + steps.MIN_WAIT), outcome.detail
+        step.at, step.detail, step.backstop = max(outcome.until, now + steps.MIN_WAIT), outcome.detail, outcome.backstop
         self._save(held, extra)
         return False
 
@@ -591,9 +614,15 @@ class Engine:
         )
 
     def _arm(self, held: _Held) -> None:
-        """One timer for the saga's next due time (unless an earlier one is already on its way), then the lease goes."""
+        """One timer for the saga's next due time (unless an earlier one is already on its way), then the lease goes.
+        A step that news wakes (a snapshot's completion event, a budget's release) gets no timer for its backstop
+        look: the reconciler wakes every overdue saga, so a lost event or wake costs one reconciler interval, and the
+        usual case costs no message. A drain deadline sooner than that look still gets its timer."""
         saga, now = held.saga, self.now()
         due = saga.next_due(now) if saga.status is SagaStatus.ACTIVE else None
+        step = saga.current
+        if step is not None and step.backstop and due == step.due(saga.previous_done(), now):
+            due = None
         if due is not None and (saga.wake_at is None or saga.wake_at <= now or due < saga.wake_at):
             saga.wake_at = self.timers.arm(saga.key, due, now)
         self._save(held, release=True)

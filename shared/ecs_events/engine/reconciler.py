@@ -3,7 +3,10 @@ the messages. Run by the ``reconciler`` FC function on a timer (every 5 minutes 
 ``ecs-events reconcile``. Each pass:
 
 1. wakes every active saga that is overdue (its next step was due a grace period ago: its timer was lost,
-   dead-lettered or never armed), through ``Engine.wake``, which takes the saga's lease like any consumer;
+   dead-lettered or never armed; or a step waiting for news, a snapshot's completion event or a budget's release,
+   got none by its backstop look: no timer is sent for those, this pass is their backstop), and every deferred
+   drain whose budget has room (its release wake was lost), through ``Engine.wake``, which takes the saga's lease
+   like any consumer;
 2. walks the drain registry: drops holders whose saga ended or vanished without letting go; wakes the holders of a
    drain past its deadline (``max_drain``: their run aborts and restores); finishes every restore left half done
    (an entry with no holders), backend by backend;
@@ -129,6 +132,8 @@ class Reconciler:
                 self._notify_stuck(saga, now)
             if overdue(saga, now, self.grace):
                 self._wake(key, report, "overdue")
+            elif self.engine.budget_freed(saga):  # a deferred drain whose release wake was lost: go now
+                self._wake(key, report, "deferred, its budget has room")
         drain.drop_waiters(self.store, self._active)  # a deferred drain whose saga ended meanwhile waits for nothing
 
     def _wake(self, key: str, report: PassReport, why: str) -> None:

@@ -62,6 +62,9 @@ class Step(BaseModel):
     started_at: WireTime | None = None
     done_at: WireTime | None = None
     detail: str | None = None
+    # Waiting for news (an event, a budget's release) that wakes it: its due time is only the backstop look, which the
+    # reconciler takes (it wakes every saga overdue), so no timer is sent for it.
+    backstop: bool = False
 
     def due(self, previous_done: datetime | None, now: datetime) -> datetime:
         """When this step may run: its own ``at``, and ``after`` seconds past the previous step."""

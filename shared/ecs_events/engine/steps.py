@@ -42,12 +42,16 @@ class Done:
 class Wait:
     until: datetime
     detail: str = ""
+    backstop: bool = False  # news wakes the step (an event); ``until`` is only the look should that news be lost
 
 
 @dataclass(frozen=True)
 class Defer:
+    """The budget is spent: the release that frees a slot wakes the drain; ``until`` is only its fallback look."""
+
     until: datetime
     detail: str = ""
+    backstop: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,12 @@ class Fail:
     reason: str
 
 
-Outcome = Done | Wait | Defer | Fail
+@dataclass(frozen=True)
+class Replanned:
+    """The step found the instance opted out before it acted: the engine replaced the rest of the script."""
+
+
+Outcome = Done | Wait | Defer | Fail | Replanned
 
 
 @dataclass
@@ -71,6 +80,8 @@ class StepContext:
     save: Callable[[Sequence[Write]], None]  # persist the saga now, with these writes, in one commit
     holds_lease: Callable[[], bool] = lambda: True  # the saga is still ours (a lost lease: touch nothing more)
     wake: Callable[[str], None] | None = None  # send a saga its wake now (a deferred drain, when a budget frees)
+    # Reads the tags again before the step disrupts: True when the instance opted out (the script was replaced).
+    opted_out: Callable[[], bool] | None = None
     writes: list[Write] = field(default_factory=list)  # to commit with the step's result
     warnings: list[str] = field(default_factory=list)  # notices (warning) the engine sends with the step's result
 
@@ -126,9 +137,20 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
     hold = step.args.get("hold_until")  # the platform acts then: the drain lasts at least until max_drain past it
     start = max(ctx.now, parse_time(hold)) if isinstance(hold, str) else ctx.now
     deadline = start + ctx.policy.max_drain
+    found: dict[str, int] = {}  # budget units the discovery's first listing found spent, with their sizes
+
+    def spent(lb_ids: list[str]) -> list[str]:
+        found.update(drain.spent(ctx.store, saga.instance_id, lb_ids, ctx.policy.budget_for))
+        return sorted(found)
+
     for _ in range(CLAIM_ATTEMPTS):  # budgets are shared: another saga may take the same one between read and write
         existing = ctx.store.get(drain.drain_key(saga.instance_id))
-        view = None if existing is not None else ctx.slb.find(saga.instance_id)
+        found.clear()
+        view = None if existing is not None else ctx.slb.find(saga.instance_id, None if urgent else spent)
+        if view is not None and view.blocked:  # a spent budget: no more discovery calls until it frees
+            saga.waiting_for = {lb: found.get(lb, 0) for lb in view.blocked}
+            drain.wait_for(ctx.store, view.blocked, saga.key, ctx.now)
+            return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(view.blocked)}")
         if view is not None and not view.memberships:
             return Done("behind no load balancer")
         limits = {lb: ctx.policy.budget_for(size) for lb, size in (view.lb_sizes.items() if view else ())}
@@ -146,6 +168,10 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
             saga.waiting_for = {lb: view.lb_sizes.get(lb, 0) for lb in claim.blocked_by} if view else {}
             drain.wait_for(ctx.store, claim.blocked_by, saga.key, ctx.now)
             return Defer(ctx.budget_poll, f"disruption budget spent on {', '.join(claim.blocked_by)}")
+        if ctx.opted_out is not None and ctx.opted_out():  # the tags, read once the budgets let the drain go
+            drain.stop_waiting(ctx.store, list(saga.waiting_for), saga.key)
+            saga.waiting_for = {}
+            return Replanned()
         waited = list(saga.waiting_for)
         saga.drained, saga.drain_deadline, saga.waiting_for = True, claim.deadline, {}
         step.state, step.started_at = StepState.RUNNING, ctx.now
@@ -281,7 +307,7 @@ def do_snapshot(ctx: StepContext, step: Step) -> Outcome:
         if not step.args.get("wait", True):
             return Done(f"{len(ids)} snapshot(s) started")
         if any(s["status"] == "progressing" for s in saga.snapshots.values()):
-            return Wait(ctx.event_poll, f"{len(ids)} snapshot(s) progressing")
+            return Wait(ctx.event_poll, f"{len(ids)} snapshot(s) progressing", backstop=True)
     pending = [s["snapshot_id"] for s in saga.snapshots.values() if s["status"] == "progressing"]
     if pending and not ctx.poked:
         found = ctx.ecs.describe_snapshots(pending)
@@ -293,7 +319,7 @@ def do_snapshot(ctx: StepContext, step: Step) -> Outcome:
     if failed:
         return Fail(f"snapshot of {', '.join(failed)} failed")
     if any(s["status"] == "progressing" for s in saga.snapshots.values()):
-        return Wait(ctx.event_poll, "snapshots progressing")
+        return Wait(ctx.event_poll, "snapshots progressing", backstop=True)
     return Done(", ".join(s["snapshot_id"] for s in saga.snapshots.values()))
 
 

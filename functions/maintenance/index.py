@@ -18,7 +18,8 @@ NAME = "maintenance"
 
 
 def initialize(context: Any) -> None:
-    """FC initializer: build the App once per instance; a bad configuration fails here, in one line."""
+    """FC initializer: the App once per instance (account, store, credentials checked here, in one line; the other
+    settings at the first event that needs them)."""
     handlers.initialize(context)
 
 

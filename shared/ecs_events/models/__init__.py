@@ -12,6 +12,7 @@ from typing import Annotated, Any, cast, get_args
 from pydantic import Discriminator, Tag, ValidationError
 
 from ecs_events.errors import EventValidationError, quote
+from ecs_events.kinds import kind_of
 from ecs_events.models.arn import ResourceArn
 from ecs_events.models.base import (
     NAME_STATUS_ERROR,
@@ -40,28 +41,6 @@ from ecs_events.models.status import (
 )
 from ecs_events.models.times import WIRE_TIME_ERROR, iso_utc, parse_time
 from ecs_events.models.unknown import UnknownEvent
-
-_FIXED_NAMES = {
-    ("Instance", "StateChange"): EventKind.STATE_CHANGE,
-    ("Instance", "PreemptibleInstanceInterruption"): EventKind.PREEMPTIBLE_INTERRUPTION,
-    ("Disk", "DiskOperationCompleted"): EventKind.DISK_OPERATION,
-    ("Snapshot", "CreateSnapshotCompleted"): EventKind.SNAPSHOT_COMPLETED,
-}
-
-
-def kind_of(name: str) -> EventKind:
-    """The family a notification name belongs to (``Instance:SystemMaintenance.Reboot:Scheduled`` ->
-    instance system event). Names nobody knows are UNKNOWN, not an error."""
-    resource, _, rest = name.partition(":")
-    event_type = rest.partition(":")[0]
-    fixed = _FIXED_NAMES.get((resource, event_type))
-    if fixed is not None:
-        return fixed
-    if resource == "Instance" and event_type in INSTANCE_EVENT_TYPES:
-        return EventKind.INSTANCE_SYSTEM_EVENT
-    if resource == "Disk" and event_type in DISK_EVENT_TYPES:
-        return EventKind.DISK_SYSTEM_EVENT
-    return EventKind.UNKNOWN
 
 
 def _discriminate(value: Any) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema
 from pydantic_core import core_schema
 
 from ecs_events.errors import printable, quote
+from ecs_events.kinds import EventKind as EventKind  # noqa: PLC0414 - re-exported (defined without pydantic)
 from ecs_events.models.arn import Arn
 from ecs_events.models.times import EventTime, WireTime, iso_utc
 
@@ -18,18 +19,6 @@ class Level(str, Enum):
     INFO = "INFO"
     WARN = "WARN"
     CRITICAL = "CRITICAL"
-
-
-class EventKind(str, Enum):
-    """The family an event belongs to; playbooks branch on it."""
-
-    INSTANCE_SYSTEM_EVENT = "instance_system_event"
-    DISK_SYSTEM_EVENT = "disk_system_event"
-    STATE_CHANGE = "state_change"
-    PREEMPTIBLE_INTERRUPTION = "preemptible_interruption"
-    DISK_OPERATION = "disk_operation"
-    SNAPSHOT_COMPLETED = "snapshot_completed"
-    UNKNOWN = "unknown"
 
 
 class SystemEventStatus(str, Enum):

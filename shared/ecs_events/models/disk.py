@@ -9,9 +9,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from ecs_events.kinds import DISK_EVENT_TYPES as DISK_EVENT_TYPES  # noqa: PLC0414 - re-exported (no pydantic there)
 from ecs_events.models.base import EventKind, SystemEvent, SystemEventContent
-
-DISK_EVENT_TYPES = frozenset({"Degraded", "SeverelyDegraded", "Stalled", "ErrorDetected"})
 
 
 class DiskSystemEventContent(SystemEventContent):

@@ -7,38 +7,12 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from ecs_events.kinds import BILLING_TYPES as BILLING_TYPES  # noqa: PLC0414 - re-exported (defined without pydantic)
+from ecs_events.kinds import FAILURE_TYPES as FAILURE_TYPES  # noqa: PLC0414
+from ecs_events.kinds import INSTANCE_EVENT_TYPES as INSTANCE_EVENT_TYPES  # noqa: PLC0414
+from ecs_events.kinds import MAINTENANCE_TYPES as MAINTENANCE_TYPES  # noqa: PLC0414
 from ecs_events.models.base import EventKind, SystemEvent, SystemEventContent
 from ecs_events.models.times import WireTime
-
-MAINTENANCE_TYPES = frozenset(
-    {
-        "SystemMaintenance.Reboot",
-        "SystemMaintenance.Redeploy",
-        "SystemMaintenance.Stop",
-        "SystemMaintenance.IsolateErrorDisk",
-        "SystemMaintenance.ReInitErrorDisk",
-        "SystemMaintenance.RebootAndIsolateErrorDisk",
-        "SystemMaintenance.RebootAndReInitErrorDisk",
-        "SystemMaintenance.PerformanceImpact",
-        "SystemMaintenance.CleanInactiveDisks",
-    }
-)
-FAILURE_TYPES = frozenset(
-    {
-        "SystemFailure.Reboot",
-        "SystemFailure.Redeploy",
-        "SystemFailure.Stop",
-        "SystemFailure.Delete",
-        "SystemFailure.PerformanceImpact",
-        "InstanceFailure.Reboot",
-        "InstanceFailure.PerformanceImpact",
-        "Security.TpmAlert",
-    }
-)
-BILLING_TYPES = frozenset(
-    {"InstanceExpiration.Stop", "InstanceExpiration.Delete", "AccountUnbalanced.Stop", "AccountUnbalanced.Delete"}
-)
-INSTANCE_EVENT_TYPES = MAINTENANCE_TYPES | FAILURE_TYPES | BILLING_TYPES
 
 
 class InstanceSystemEventContent(SystemEventContent):

@@ -1,9 +1,13 @@
 """Wiring: settings -> store, policy, clients, engine, outbox, consumer. The CLI and the FC handlers build one
 ``App`` per process (FC: in ``initialize``), never at import time.
 
-``build_app`` checks the configuration and opens the store (a bad setting, a sqlite store on FC, missing credentials
-or a bad policy file fail there, in one line); the engine, the timers, the outbox and the queue consumer are built on
-first use, so an event answered by a store read alone (``ecs_events.runtime.triage``) never imports them, nor an SDK.
+``build_app`` checks the whole configuration and opens the store (a bad setting, a sqlite store on FC, missing
+credentials or a bad policy file fail there, in one line): the CLI's App. ``deferred_app`` is FC's: it checks only
+what an event answered by a store read needs (account, store, localcloud: ``ecs_events.runtime.env``, no pydantic),
+resolves the credentials and opens the store; the full ``Settings`` are built and validated when an event first needs
+them (the engine, the clients, the dead-letter queue), raising the same one-line error there. Either way the engine,
+the timers, the outbox and the queue consumer are built on first use, so an event answered by a store read alone
+(``ecs_events.runtime.rawtriage``, ``ecs_events.runtime.triage``) never imports them, nor an SDK.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ecs_events.runtime.clients import Clients, Credentials, resolve_credentials
 from ecs_events.runtime.clock import Now, clock_for
-from ecs_events.runtime.settings import Settings, load_settings
+from ecs_events.runtime.env import early_settings
 from ecs_events.store import Store, open_store, refuse_sqlite_on_fc
 
 if TYPE_CHECKING:
@@ -25,24 +29,42 @@ if TYPE_CHECKING:
     from ecs_events.notify.outbox import Outbox
     from ecs_events.policy import Policy
     from ecs_events.runtime.consumer import Consumer
+    from ecs_events.runtime.settings import Settings
 
 LOCALCLOUD_KEY = ("LTAI-localcloud", "localcloud-secret")  # localcloud's default key pair
 T = TypeVar("T")
 
 
 class App:
-    """Settings, store, clients and clock, built at once; policy, engine, outbox and consumer built on first use
-    (once per App, also under FC instance concurrency)."""
+    """Account, store and clock at once; settings, clients, policy, engine, outbox and consumer given or built on
+    first use (once per App, also under FC instance concurrency)."""
 
     def __init__(
-        self, settings: Settings, store: Store, clients: Clients, now: Now, *, policy: Policy | None = None
+        self,
+        settings: Settings | None,
+        store: Store,
+        clients: Clients | None,
+        now: Now,
+        *,
+        policy: Policy | None = None,
+        account: str | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
-        self.settings = settings
-        self.account = settings.require_account()
+        """``settings`` and ``clients`` given (``build_app``), or None with the ``account`` and the
+        ``credentials`` to build them from on first use (``deferred_app``)."""
+        if settings is not None:
+            account = settings.require_account()
+        elif account is None or credentials is None:
+            raise TypeError("App: without settings, the account and the credentials are required")
+        self.account: str = account
         self.store = store
-        self.clients = clients
         self.now = now
+        self._credentials = credentials
         self._parts: dict[str, Any] = {} if policy is None else {"policy": policy}
+        if settings is not None:
+            self._parts["settings"] = settings
+        if clients is not None:
+            self._parts["clients"] = clients
         self._lock = threading.RLock()
 
     def _part(self, name: str, build: Callable[[], T]) -> T:
@@ -55,8 +77,21 @@ class App:
         return cast("T", found)
 
     def built(self, name: str) -> bool:
-        """Whether ``policy``, ``engine``, ``outbox`` or ``consumer`` was built already."""
+        """Whether ``settings``, ``clients``, ``policy``, ``engine``, ``outbox`` or ``consumer`` was built already."""
         return name in self._parts
+
+    @property
+    def settings(self) -> Settings:
+        """The full settings; a deferred App validates them here (the one-line SettingsError of a bad value)."""
+        return self._part("settings", _load_settings)
+
+    @property
+    def clients(self) -> Clients:
+        def build() -> Clients:
+            assert self._credentials is not None  # __init__: given whenever the clients are not
+            return Clients(self.settings, self._credentials)
+
+        return self._part("clients", build)
 
     @property
     def policy(self) -> Policy:
@@ -109,12 +144,20 @@ class App:
         self.store.close()
 
 
-def credentials_for(settings: Settings, context: Any = None) -> Credentials:
-    """The FC context's or the environment's credentials; against a localcloud, its default key pair when none."""
+def _load_settings() -> Settings:
+    from ecs_events.runtime.settings import load_settings
+
+    return load_settings()
+
+
+def credentials_for(settings: Settings | str | None, context: Any = None) -> Credentials:
+    """The FC context's or the environment's credentials; against a localcloud (``settings.localcloud``, or its
+    URL given alone), its default key pair when none."""
     try:
         return resolve_credentials(context)
     except Exception:
-        if settings.localcloud:
+        localcloud = settings if settings is None or isinstance(settings, str) else settings.localcloud
+        if localcloud:
             return Credentials(*LOCALCLOUD_KEY, None)
         raise
 
@@ -132,7 +175,7 @@ def lease_seconds(environ: Mapping[str, str]) -> float:
 def build_app(settings: Settings | None = None, context: Any = None, *, store: Store | None = None) -> App:
     """The App; every configuration error raised here, in one line. A policy file (``ECS_EVENTS_POLICY``) is read
     now, so a bad one fails the initializer; the default policy is built when the engine first needs it."""
-    settings = settings or load_settings()
+    settings = settings or _load_settings()
     settings.require_account()
     opened = store is None
     if store is None:
@@ -150,6 +193,24 @@ def build_app(settings: Settings | None = None, context: Any = None, *, store: S
             store.close()
         raise
     return App(settings, store, clients, clock_for(settings.localcloud), policy=policy)
+
+
+def deferred_app(context: Any = None, *, store: Store | None = None) -> App:
+    """FC's App: the account, the store and the localcloud URL checked (``ecs_events.runtime.env``), the credentials
+    resolved and the store opened now, each failure in one line; every other setting (and the policy file) is read
+    and validated when an event first needs it (``App.settings``). No pydantic is imported here."""
+    early = early_settings()
+    opened = store is None
+    if store is None:
+        refuse_sqlite_on_fc(early.store, os.environ)
+        store = open_store(early.store)
+    try:
+        credentials = credentials_for(early.localcloud, context)
+    except BaseException:
+        if opened:
+            store.close()
+        raise
+    return App(None, store, None, clock_for(early.localcloud), account=early.account_id, credentials=credentials)
 
 
 def reconciler_for(app: App) -> Reconciler:

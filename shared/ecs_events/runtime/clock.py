@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from ecs_events.errors import EcsEventsError
-from ecs_events.models.times import parse_time
 
 Now = Callable[[], datetime]
 
@@ -28,6 +27,8 @@ def localcloud_now(url: str, timeout: float = 5.0) -> Now:
 
     def now() -> datetime:
         import urllib.request  # here, not at import: only a localcloud clock reads it (FC cold start)
+
+        from ecs_events.models.times import parse_time  # the models import pydantic: not on the no-op path
 
         try:
             with urllib.request.urlopen(endpoint, timeout=timeout) as response:

@@ -1,10 +1,13 @@
 """The entry logic every Function Compute function shares; ``functions/<name>/index.py`` only wires to it.
 
-- ``initialize(context)``: FC's initializer. Builds the App (settings, store, clients; the engine, outbox and consumer
-  on first use) once per FC instance and hands the same one to every invocation, concurrent ones included (instance
-  concurrency > 1). Events a store read answers (``ecs_events.runtime.triage``) never build the engine.
-  A bad configuration raises its one-line error here: FC reports the failed initializer and retries on a new
-  instance. When the context brings rotated STS credentials, the App is rebuilt around the same store.
+- ``initialize(context)``: FC's initializer. Builds the App (``app.deferred_app``: account, store, credentials; the
+  full settings, clients, engine, outbox and consumer on first use) once per FC instance and hands the same one to
+  every invocation, concurrent ones included (instance concurrency > 1). A bad account id, store URL or localcloud URL,
+  a sqlite store on FC or missing credentials raise their one-line error here: FC reports the failed initializer and
+  retries on a new instance; any other bad setting raises the same way at the first event that needs the settings.
+  When the context brings rotated STS credentials, the App is rebuilt around the same store.
+- A single notification that is certainly a no-op (``ecs_events.runtime.rawtriage``) is answered from its decoded
+  JSON before any model is built: no pydantic, no SDK, no engine (FC cold start); everything else goes the full way.
 - ``handle_push(event, context, expect=...)``: an MNS topic or EventBridge delivery, all its events into the engine.
 - ``handle_timer(event, context)``: the timer-triggered queue consumer (queue-delivered events and saga timers),
   stopping before the invocation's time runs out.
@@ -40,14 +43,14 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from ecs_events.errors import EcsEventsError, InputError, printable
-from ecs_events.models.base import EventKind
+from ecs_events.kinds import EventKind
 from ecs_events.runtime import fc
-from ecs_events.runtime.triage import no_op
-from ecs_events.sources import Delivery, Source, TimerTick, is_queue_trigger, unwrap
 
 if TYPE_CHECKING:
     from ecs_events.models import EcsEvent
     from ecs_events.runtime.app import App
+    from ecs_events.runtime.rawtriage import Answer
+    from ecs_events.sources import Delivery
 
 log = logging.getLogger("ecs_events.handlers")
 
@@ -108,10 +111,10 @@ def initialize(context: Any = None) -> App:
             configure_logs()
         if _app is not None and (credentials is None or credentials == _app_credentials):
             return _app
-        from ecs_events.runtime.app import build_app
+        from ecs_events.runtime.app import deferred_app
 
         try:  # a rotation keeps the store (and its connections): only the clients change
-            app = build_app(context=context, store=_app.store if _app is not None else None)
+            app = deferred_app(context, store=_app.store if _app is not None else None)
         except EcsEventsError as exc:
             log.error("initialize failed: %s", exc)
             raise
@@ -166,7 +169,16 @@ class _Poison:
 def handle_push(event: bytes, context: Any, *, expect: tuple[EventKind, ...] | None = None) -> dict[str, Any]:
     """Every event of one delivery into the engine; poison dead-lettered (and acknowledged); transient failures
     raised for the trigger to retry. ``expect``: the kinds this function's trigger is filtered to: any other kind is
-    still handled (the engine decides) but logged at WARNING (a filter misconfiguration)."""
+    still handled (the engine decides) but logged at WARNING (a filter misconfiguration).
+
+    A single notification that is certainly a no-op (``ecs_events.runtime.rawtriage``) is answered from the decoded
+    JSON, before any model is built: the same log lines and summary as the full path, without pydantic."""
+    app = initialize(context)
+    answered = _answer_raw(app, event, context, expect)
+    if answered is not None:
+        return answered
+    from ecs_events.sources import unwrap
+
     try:
         deliveries: list[Delivery] | InputError = unwrap(event)
     except InputError as exc:
@@ -174,9 +186,52 @@ def handle_push(event: bytes, context: Any, *, expect: tuple[EventKind, ...] | N
     return _push(event, deliveries, context, expect)
 
 
+def _answer_raw(app: App, event: bytes, context: Any, expect: tuple[EventKind, ...] | None) -> dict[str, Any] | None:
+    """The summary of a delivery the raw triage answers (one notification, a no-op for certain), else None."""
+    from ecs_events.runtime.rawsource import notification
+    from ecs_events.runtime.rawtriage import no_op as raw_no_op
+
+    raw = notification(event)
+    if raw is None:
+        return None
+    answer = raw_no_op(raw.notification, app.store, app.account)
+    if answer is None:
+        return None
+    summary = PushSummary(_name(context), _request_id(context), events=1)
+    _report(answer, raw.source, expect, summary)
+    _deliver_outbox(app, summary)  # as the full path: notices of earlier invocations, when this App has an engine
+    return asdict(summary)
+
+
+def _unexpected(kind: EventKind, name: str, expect: tuple[EventKind, ...] | None, summary: PushSummary,
+                extra: dict[str, Any]) -> None:  # fmt: skip
+    if expect is not None and kind not in expect:
+        summary.unexpected += 1
+        log.warning(
+            "%s: %s event %s is not what this function's trigger is filtered to (%s): handled anyway",
+            summary.function,
+            kind.value,
+            printable(name),
+            ", ".join(kind.value for kind in expect),
+            extra=extra,
+        )
+
+
+def _report(answer: Answer, source: str, expect: tuple[EventKind, ...] | None, summary: PushSummary) -> None:
+    """What ``_handle_one`` logs and counts for an event the raw triage answered."""
+    extra = {"event_id": answer.event_id, "instance_id": answer.instance_id}
+    _unexpected(answer.kind, answer.name, expect, summary, extra)
+    log.info("%s %s: %s", answer.outcome, printable(answer.name), answer.reason, extra={**extra, "saga": None})
+    summary.ignored += 1
+    summary.results.append({"event": answer.name, "source": source, "instance_id": answer.instance_id,
+                            "outcome": answer.outcome, "reason": answer.reason, "saga": None})  # fmt: skip
+
+
 def _push(
     event: bytes, deliveries: list[Delivery] | InputError, context: Any, expect: tuple[EventKind, ...] | None
 ) -> dict[str, Any]:
+    from ecs_events.sources import TimerTick
+
     app = initialize(context)
     summary = PushSummary(_name(context), _request_id(context))
     if isinstance(deliveries, InputError):
@@ -242,6 +297,8 @@ def _wake_one(app: App, delivery: Delivery, summary: PushSummary) -> None:
 def handle_consumer(event: bytes, context: Any) -> dict[str, Any]:
     """The ``consumer`` function: an MNS queue trigger invocation through the engine (``handle_push``'s policy),
     anything else drains the queue (``handle_timer``); the detection rule is in this module's doc."""
+    from ecs_events.sources import Source, is_queue_trigger, unwrap
+
     try:
         deliveries: list[Delivery] | InputError = unwrap(event)
     except InputError as exc:
@@ -259,17 +316,10 @@ def _handle_one(
     app: App, delivery: Delivery, event: EcsEvent, expect: tuple[EventKind, ...] | None, summary: PushSummary
 ) -> str | None:
     """Hand one event to the engine; the reason when it is rejected (poison), None when handled. Raises the rest."""
+    from ecs_events.runtime.triage import no_op
+
     extra = {"event_id": event.id, "instance_id": event.instance_id}
-    if expect is not None and event.kind not in expect:
-        summary.unexpected += 1
-        log.warning(
-            "%s: %s event %s is not what this function's trigger is filtered to (%s): handled anyway",
-            summary.function,
-            event.kind.value,
-            printable(event.name),
-            ", ".join(kind.value for kind in expect),
-            extra=extra,
-        )
+    _unexpected(event.kind, event.name, expect, summary, extra)
     try:  # a store read answers most events (``ecs_events.runtime.triage``); the engine is built for the others
         result = no_op(event, app.store, app.account) or app.engine.handle(event)
     except Exception as exc:
@@ -296,7 +346,7 @@ def _handle_one(
 
 def _trigger_message_id(event: bytes, error: InputError) -> str | None:
     """The MNS message id of a single queue trigger item that could not be read, for its dead-letter record."""
-    if error.source != Source.MNS_QUEUE_TRIGGER.value:
+    if error.source != "mns-queue-trigger":  # Source.MNS_QUEUE_TRIGGER
         return None
     from ecs_events.sources.mns_trigger import message_id_of
 
@@ -368,6 +418,8 @@ class TimerOptions:
 def timer_options(event: bytes) -> TimerOptions:
     """The options of a timer tick's payload; anything else (no payload, not JSON, a manual invoke) gets the
     defaults and a warning: a tick is never refused."""
+    from ecs_events.sources import TimerTick, unwrap
+
     try:
         deliveries = unwrap(event)
     except InputError as exc:
@@ -432,7 +484,6 @@ __all__ = [
     "RECONCILER",
     "EventKind",
     "PushSummary",
-    "Source",
     "TimerOptions",
     "configure_logs",
     "handle_consumer",

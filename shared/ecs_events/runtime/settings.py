@@ -16,15 +16,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ecs_events.errors import EcsEventsError
+from ecs_events.runtime.env import (
+    DEFAULT_STORE,
+    ENV_PREFIX,
+    SettingsError,
+    check_account,
+    check_localcloud,
+    require_account,
+    variables,
+)
 
-ENV_PREFIX = "ECS_EVENTS_"
 DEFAULT_TAG = "ecs-events:managed=true"
-DEFAULT_STORE = "sqlite:///ecs-events.sqlite3"
-
-
-class SettingsError(EcsEventsError):
-    """A setting has a bad value or a required one is missing; the message names the variable."""
 
 
 def _default_region() -> str:
@@ -34,13 +36,7 @@ def _default_region() -> str:
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The ``ECS_EVENTS_*`` variables that name a setting, by field name (``ECS_EVENTS_MAX_RECEIVES`` ->
     ``max_receives``); the prefix and the name in any case. Others are ignored."""
-    found: dict[str, str] = {}
-    for key, value in (os.environ if environ is None else environ).items():
-        if key[: len(ENV_PREFIX)].upper() == ENV_PREFIX:
-            name = key[len(ENV_PREFIX) :].lower()
-            if name in Settings.model_fields:
-                found[name] = value
-    return found
+    return {name: value for name, value in variables(environ).items() if name in Settings.model_fields}
 
 
 class Settings(BaseModel):
@@ -109,16 +105,12 @@ class Settings(BaseModel):
     @field_validator("account_id")
     @classmethod
     def _account(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip().isdigit():
-            raise ValueError(f"expected the numeric account id, got {value!r}")
-        return value.strip() if value else None
+        return check_account(value)
 
     @field_validator("localcloud")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected http://HOST:PORT, got {value!r}")
-        return value.rstrip("/") if value else None
+        return check_localcloud(value)
 
     @property
     def tag_key(self) -> str:
@@ -134,9 +126,7 @@ class Settings(BaseModel):
 
     def require_account(self) -> str:
         """The account id, or a one-line error: acting without knowing the account is refused."""
-        if not self.account_id:
-            raise SettingsError(f"{ENV_PREFIX}ACCOUNT_ID: required to act (the account whose events are handled)")
-        return self.account_id
+        return require_account(self.account_id)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -148,3 +138,14 @@ def load_settings(**overrides: Any) -> Settings:
         name = f"{ENV_PREFIX}{str(first['loc'][0]).upper()}" if first["loc"] else ENV_PREFIX + "*"
         reason = str(first.get("ctx", {}).get("error", first["msg"]))
         raise SettingsError(f"{name}: {reason}") from None
+
+
+__all__ = [
+    "DEFAULT_STORE",
+    "DEFAULT_TAG",
+    "ENV_PREFIX",
+    "Settings",
+    "SettingsError",
+    "from_environment",
+    "load_settings",
+]

@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--qps", type=float, default=50.0)
     parser.add_argument("--step", type=float, default=60.0)
     parser.add_argument("--kinds", default="clb", help="ECS_EVENTS_LOAD_BALANCERS for the consumers (default clb)")
+    parser.add_argument("--reconcile", type=float, default=300.0, help="simulated seconds between reconciler passes")
     parser.add_argument("--dump", type=Path, help="write every cloud call of the storm (JSON lines) to this file")
     args = parser.parse_args()
     os.environ["ECS_EVENTS_LOAD_BALANCERS"] = args.kinds
@@ -99,7 +100,7 @@ def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
     setup = len(cloud.calls())
     for action in LIMITED:  # one rule per API: each has its own 1 s window
         cloud.faults("*", action, qps_limit=args.qps)
-    storm.run(step=args.step, bound=1000)
+    storm.run(step=args.step, bound=1000, reconcile_every=args.reconcile)
     cloud.clear_faults()
     wall = time.monotonic() - started
     calls = cloud.calls(since=setup)
@@ -125,7 +126,8 @@ def run(cloud: object, url: str, work: Path, args: argparse.Namespace) -> None:
         f"  wall {wall:.1f} s: consumers {storm.consumer_seconds:.1f} s, clock stepping + pump "
         f"{storm.clock_seconds:.1f} s, setup+checks {wall - storm.consumer_seconds - storm.clock_seconds:.1f} s"
     )
-    print(f"  simulated {storm.simulated} in {storm.steps} clock steps, {len(storm.rounds)} consumer rounds")
+    print(f"  simulated {storm.simulated} in {storm.steps} clock steps, {len(storm.rounds)} consumer rounds, "
+          f"{storm.reconciles} reconciler passes (every {args.reconcile:g} s, their calls counted)")  # fmt: skip
     print(
         f"  ECS+SLB calls {cloud_calls} ({cloud_ok} answered OK): {cloud_calls / n:.2f} per remediated instance, "
         f"minimum {minimum}: ratio {cloud_calls / n / minimum:.2f} (target <= 1.1) "

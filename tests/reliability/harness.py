@@ -133,6 +133,7 @@ class Storm:
     consumer_seconds: float = 0.0  # wall time the consumer processes ran
     simulated: timedelta = timedelta(0)
     steps: int = 0
+    reconciles: int = 0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -296,10 +297,13 @@ class Storm:
         step: float = 60.0,
         bound: int = 400,
         kill: Callable[[int, list[subprocess.Popen[str]]], int] | None = None,
+        reconcile_every: float | None = None,
     ) -> None:
         """Step the clock until every saga is finished (or ``bound`` steps). Quiet stretches (no saga due, nothing
-        emitted) are crossed in one move to the next saga's due time."""
+        emitted) are crossed in one move to the next saga's due time. ``reconcile_every``: simulated seconds between
+        ``ecs-events reconcile --once`` passes (as the deployed reconciler function), after the consumers' round."""
         self.settle()
+        last_pass = timedelta(0)
         while self.steps < bound:
             if self.finished():
                 return
@@ -308,6 +312,18 @@ class Storm:
             self.simulated += timedelta(seconds=seconds)
             self.steps += 1
             self.settle(partial(kill, self.steps) if kill else None)
+            if reconcile_every is not None and (self.simulated - last_pass).total_seconds() >= reconcile_every:
+                last_pass = self.simulated
+                self.reconcile()
+
+    def reconcile(self) -> None:
+        """One reconciler pass, as the deployed ``reconciler`` function runs it."""
+        started = time.monotonic()
+        command = [str(BIN / "ecs-events"), "reconcile", "--once"]
+        done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        self.reconciles += 1
+        self.consumer_seconds += time.monotonic() - started
 
     def _next_step(self, step: float) -> float:
         """``step``, or more when no active saga is due before then and the raw queue is empty."""

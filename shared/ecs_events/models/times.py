@@ -110,27 +110,40 @@ def iso_utc(value: datetime | None) -> str | None:
 
 
 # The wire's usual time (content times, EventBridge's ``time``: ISO-8601 with Z or an offset, whole fields in range)
-# is read by pydantic-core itself: a Rust regex, then its own datetime parser and the year range as bounds, with no
-# Python call. Anything else (the compact eventTime, no offset, nanoseconds, a datetime object), and whatever the
-# native reading refuses, goes to ``parse_time``; the two accept the same times and read them the same
+# is read without a Python call: a Rust regex, then (3.11+) C's ``datetime.fromisoformat``, the very call parse_time
+# makes for these, with the years whose every instant is inside the range (1971..9997 as written); on 3.10, whose
+# fromisoformat does not read ``Z``, pydantic-core's datetime parser with the range as bounds. Anything else (the
+# compact eventTime, no offset, nanoseconds, 1970 and 9998, a datetime object), and whatever the native reading
+# refuses, goes to ``parse_time``; the two accept the same times and read them the same
 # (tests/unit/test_parse_fast_paths.py). A refusal is one ``wire_time`` error; ``parse_time`` of its input says why.
+_YEAR_INSIDE = r"(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-7])"  # 1971..9997
 _NATIVE = (
     r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 WIRE_TIME_ERROR = "wire_time"
-_WIRE_TIME_SCHEMA = core_schema.union_schema(
-    [
-        core_schema.chain_schema(
+
+
+def _native_time() -> core_schema.CoreSchema:
+    if _FAST:
+        return core_schema.chain_schema(
             [
-                core_schema.str_schema(pattern=_NATIVE, strict=True),  # a str: lax would read bytes too
-                core_schema.datetime_schema(
-                    ge=datetime(MIN_YEAR, 1, 1, tzinfo=_UTC), lt=datetime(MAX_YEAR + 1, 1, 1, tzinfo=_UTC)
-                ),
+                core_schema.str_schema(pattern="^" + _YEAR_INSIDE + _NATIVE[len("^[0-9]{4}") :], strict=True),
+                core_schema.no_info_plain_validator_function(_fromisoformat),
             ]
-        ),
-        core_schema.no_info_plain_validator_function(parse_time),
-    ],
+        )
+    return core_schema.chain_schema(
+        [
+            core_schema.str_schema(pattern=_NATIVE, strict=True),  # a str: lax would read bytes too
+            core_schema.datetime_schema(
+                ge=datetime(MIN_YEAR, 1, 1, tzinfo=_UTC), lt=datetime(MAX_YEAR + 1, 1, 1, tzinfo=_UTC)
+            ),
+        ]
+    )
+
+
+_WIRE_TIME_SCHEMA = core_schema.union_schema(
+    [_native_time(), core_schema.no_info_plain_validator_function(parse_time)],
     mode="left_to_right",
     custom_error_type=WIRE_TIME_ERROR,
     custom_error_message=f"not a time ({_EXPECTED}, years {MIN_YEAR}..{MAX_YEAR} in UTC)",
@@ -152,7 +165,6 @@ are usually ISO-8601 (content times)."""
 # read these forms). The rest, and what fromisoformat refuses, reach ``parse_time`` with the value as sent, so a
 # refusal is parse_time's ``value_error`` in its words, as with the plain validator this replaces. The one Python
 # call left (``_event_time``) only passes through what the regex branch built (tests/unit/test_parse_fast_paths.py).
-_YEAR_INSIDE = r"(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-7])"  # 1971..9997
 _EVENT_TIME_FAST = (
     rf"^{_YEAR_INSIDE}(?:[0-9]{{4}}T[0-9]{{6}}|-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}})"
     rf"(?:\.[0-9]{{1,6}})?(?:Z|{_OFFSET})$"

@@ -22,11 +22,16 @@ from dataclasses import dataclass, fields
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from jiter import from_json as _jiter_from_json
-
 from ecs_events.errors import BodyTooLargeError, InputError, UnknownFormatError, quote
 from ecs_events.models import EcsEvent, parse_notification
-from ecs_events.sources.decode import MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_BODY_BYTES, load_json, to_bytes
+from ecs_events.sources.decode import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ITEMS,
+    MAX_BODY_BYTES,
+    fast_json,
+    load_json,
+    to_bytes,
+)
 from ecs_events.sources.eventbridge import ECS_SOURCE, eventbridge_field, is_cloud_event, to_notification
 from ecs_events.sources.mns_trigger import is_trigger_item, message_id_of, parse_wake_body, trigger_message
 from ecs_events.sources.timer import TimerTick, is_timer_event
@@ -143,6 +148,10 @@ def _inner(value: Any, *, source: Source, field: str) -> Any:
         raise BodyTooLargeError(f"{len(value)} characters is over the {MAX_BODY_BYTES}-byte limit",
                                 source=source.value, field=field)  # fmt: skip
     data = value.encode("utf-8", "surrogatepass")
+    if data[:1] == b"{":
+        obj = fast_json(data)
+        if obj is not None:
+            return obj
     if len(data) > MAX_BODY_BYTES:
         raise BodyTooLargeError(f"{len(data)} bytes is over the {MAX_BODY_BYTES}-byte limit",
                                 source=source.value, field=field)  # fmt: skip
@@ -231,17 +240,12 @@ def unwrap(body: bytes | bytearray | memoryview | str, *, hint: Source | None = 
 
     Work is bounded by the size: at most 64 KiB for one message, 6 MiB and ``MAX_BATCH_ITEMS`` items for a batch
     (a longer batch is one BodyTooLargeError, raised before any item is looked at)."""
-    if body.__class__ is bytes and body[:1] == b"{" and len(body) <= MAX_BODY_BYTES:
-        # What FC hands a handler, one JSON object: jiter reads the bytes as they are, and what it accepts the full
-        # reading accepts as the same value (no BOM or space before it; jiter refuses every byte that is not UTF-8;
-        # the JSON white space after it is a part of what strip() removes). What it refuses goes the full way,
-        # which decides and words the refusal (tests/unit/test_parse_fast_paths.py holds the two to each other).
-        try:
-            value = _jiter_from_json(body, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
-        except ValueError:
-            pass
-        else:
+    if body.__class__ is bytes:  # what FC hands a handler
+        value = fast_json(body)
+        if value.__class__ is dict:
             return [_from_object(value, hint, False)]
+        if value is not None:
+            return _unwrap_batch(value, hint)
     return _unwrap(body, hint)
 
 

@@ -32,7 +32,7 @@ from ecs_events.models.times import (
     iso_utc,
 )
 from ecs_events.sources import Delivery, Source, _delivery, _unwrap, unwrap
-from ecs_events.sources.decode import _BASE64, _from_base64, _parse, strict_json
+from ecs_events.sources.decode import _BASE64, _from_base64, _parse, fast_json, load_json, strict_json, to_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "events" / "samples"
 SCHEDULED = json.loads((SAMPLES / "cloudmonitor" / "instance-systemmaintenance-reboot-scheduled.json").read_bytes())
@@ -118,6 +118,42 @@ def test_the_bytes_fast_path_is_the_full_reading(sample: bytes, at: int, cut: in
     at %= len(sample) + 1
     body = sample[:at] + insert + sample[at + cut :]
     assert _unwrapped(lambda data, hint: unwrap(data, hint=hint), body) == _unwrapped(_unwrap, body)
+
+
+def _full_json(data: bytes) -> tuple[str, Any]:
+    try:
+        return "ok", load_json(to_bytes(data))[0]
+    except InputError as exc:
+        return type(exc).__name__, str(exc)
+
+
+# the JSON texts inside the samples (topic Message, STREAM body, trigger messageBody) as well as the samples
+_EMBEDDED = [
+    text.encode("utf-8")
+    for sample in REAL
+    for text in re.findall(r'"((?:\\.|[^"\\])*)"', sample.decode("utf-8"))
+    if text.startswith("{\\")
+]
+_EMBEDDED = [json.loads(b'"' + text + b'"').encode("utf-8") for text in _EMBEDDED]
+
+
+@SETTINGS
+@given(st.sampled_from(REAL + _EMBEDDED), st.integers(0, 2000), st.integers(0, 3), _BYTES)
+@example(b"[" + b"{}," * 10_000 + b"{}]", 0, 0, b"")  # over MAX_BATCH_ITEMS
+@example(b'{"a":"' + b"x" * 65_536 + b'"}', 0, 0, b"")  # over 64 KiB
+def test_fast_json_is_the_full_reading(sample: bytes, at: int, cut: int, insert: bytes) -> None:
+    """Whatever ``fast_json`` returns (it says None for what it leaves to the full way) is what ``to_bytes`` +
+    ``load_json`` return for the same bytes; it is what ``unwrap`` and the embedded messages read first."""
+    at %= len(sample) + 1
+    body = sample[:at] + insert + sample[at + cut :]
+    fast = fast_json(body)
+    if fast is not None:
+        assert ("ok", fast) == _full_json(body)
+        assert type(fast) in (dict, list)
+
+
+def test_embedded_messages_are_in_the_fast_json_corpus() -> None:
+    assert len(_EMBEDDED) >= 3 and all(text.startswith(b"{") for text in _EMBEDDED)
 
 
 def test_the_bytes_fast_path_keeps_the_size_limit() -> None:

@@ -113,7 +113,8 @@ def _delivery(source: Source, event: EcsEvent | TimerTick | None = None, *, erro
     return delivery  # type: ignore[return-value]
 
 
-_EVENTBRIDGE, _MNS_TOPIC, _MNS_TOPIC_STREAM = (
+_CLOUDMONITOR, _EVENTBRIDGE, _MNS_TOPIC, _MNS_TOPIC_STREAM = (
+    Source.CLOUDMONITOR.value,
     Source.EVENTBRIDGE.value,
     Source.MNS_TOPIC.value,
     Source.MNS_TOPIC_STREAM.value,
@@ -243,6 +244,9 @@ def unwrap(body: bytes | bytearray | memoryview | str, *, hint: Source | None = 
     if body.__class__ is bytes:  # what FC hands a handler
         value = fast_json(body)
         if value.__class__ is dict:
+            if hint is None and "name" in value and "content" in value:  # a notification: _from_object, inline
+                event = parse_notification(value, source=_CLOUDMONITOR)
+                return [_delivery(Source.CLOUDMONITOR, event, message_id=event.id)]
             return [_from_object(value, hint, False)]
         if value is not None:
             return _unwrap_batch(value, hint)

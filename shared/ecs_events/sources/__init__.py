@@ -113,8 +113,9 @@ def _delivery(source: Source, event: EcsEvent | TimerTick | None = None, *, erro
     return delivery  # type: ignore[return-value]
 
 
-_CLOUDMONITOR, _EVENTBRIDGE, _MNS_TOPIC, _MNS_TOPIC_STREAM = (
+_CLOUDMONITOR, _MNS_QUEUE_TRIGGER, _EVENTBRIDGE, _MNS_TOPIC, _MNS_TOPIC_STREAM = (
     Source.CLOUDMONITOR.value,
+    Source.MNS_QUEUE_TRIGGER.value,
     Source.EVENTBRIDGE.value,
     Source.MNS_TOPIC.value,
     Source.MNS_TOPIC_STREAM.value,
@@ -192,6 +193,12 @@ def _from_trigger(obj: dict[str, Any]) -> Delivery:
                                  field=message.field)  # fmt: skip
     if is_trigger_item(inner):
         raise UnknownFormatError("a queue trigger message inside another", source=source.value, field=message.field)
+    if "name" in inner and "content" in inner:  # a notification: the _from_object branch, inline (what arrives)
+        try:
+            event = parse_notification(inner, source=_MNS_QUEUE_TRIGGER)
+        except InputError as exc:
+            raise exc.within(source.value, message.field) from None
+        return _delivery(source, event, message_id=message.message_id or event.id)
     try:
         delivery = _from_object(inner, source, False)
     except InputError as exc:

@@ -16,9 +16,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import PlainValidator, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator, core_schema
 
 from ecs_events.errors import EventValidationError, InputError, InvalidJsonError
-from ecs_events.models import parse_notification, parse_time
+from ecs_events.models import parse_notification, parse_time, times
 from ecs_events.models.arn import ResourceArn
 from ecs_events.models.base import NAME_STATUS_ERROR, SystemEventName, name_status_problem
 from ecs_events.models.times import (
@@ -342,6 +343,41 @@ def test_the_event_time_reading_is_parse_time(value: Any) -> None:
     """``eventTime``'s regex + fromisoformat branch accepts, reads and refuses exactly what ``parse_time`` as a
     plain validator (what EventTime was) does, with the same errors (type, message, input)."""
     assert _read(_EVENT_TIME, value) == _read(_PLAIN_EVENT_TIME, value)
+
+
+def _schemas_without_fast_fromisoformat() -> tuple[SchemaValidator, SchemaValidator]:
+    """The wire and event time schemas as Python 3.10 builds them (its fromisoformat reads neither ``Z`` nor the
+    compact form): pydantic-core's datetime parser for content times, the plain parse_time for eventTime."""
+    saved = times._FAST
+    times._FAST = False
+    try:
+        wire = core_schema.union_schema(
+            [times._native_time(), core_schema.no_info_plain_validator_function(parse_time)],
+            mode="left_to_right", custom_error_type=WIRE_TIME_ERROR, custom_error_message="not a time",
+        )  # fmt: skip
+        return SchemaValidator(wire), SchemaValidator(times._event_time_schema())
+    finally:
+        times._FAST = saved
+
+
+_WIRE_310, _EVENT_310 = _schemas_without_fast_fromisoformat()
+
+
+@SETTINGS
+@given(TIMES | _NATIVE_LIKE | _COMPACT_NEAR_BOUNDS)
+def test_the_310_readings_are_parse_time(text: str) -> None:
+    try:
+        expected: datetime | None = parse_time(text)
+    except ValueError:
+        expected = None
+    for validator in (_WIRE_310, _EVENT_310):
+        try:
+            got: datetime | None = validator.validate_python(text)
+        except ValidationError:
+            got = None
+        assert (got is None) == (expected is None), (text, got, expected)
+        if got is not None and expected is not None:
+            assert got == expected and got.utcoffset() == expected.utcoffset()
 
 
 # -- a system event's name: the Rust regex against the Python check ------------------------------------------------

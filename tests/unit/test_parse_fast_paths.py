@@ -10,23 +10,34 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PlainValidator, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator, core_schema
 
 from ecs_events.errors import EventValidationError, InputError, InvalidJsonError
-from ecs_events.models import parse_notification, parse_time
+from ecs_events.models import parse_notification, parse_time, times
 from ecs_events.models.arn import ResourceArn
 from ecs_events.models.base import NAME_STATUS_ERROR, SystemEventName, name_status_problem
-from ecs_events.models.times import _COMPACT, _ISO, MAX_YEAR, MIN_YEAR, WIRE_TIME_ERROR, WireTime, iso_utc
-from ecs_events.sources import Delivery, Source, _delivery
-from ecs_events.sources.decode import _BASE64, _from_base64, _parse, strict_json
+from ecs_events.models.times import (
+    _COMPACT,
+    _ISO,
+    MAX_YEAR,
+    MIN_YEAR,
+    WIRE_TIME_ERROR,
+    EventTime,
+    WireTime,
+    iso_utc,
+)
+from ecs_events.sources import Delivery, Source, _delivery, _unwrap, unwrap
+from ecs_events.sources.decode import _BASE64, _from_base64, _parse, fast_json, load_json, strict_json, to_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "events" / "samples"
 SCHEDULED = json.loads((SAMPLES / "cloudmonitor" / "instance-systemmaintenance-reboot-scheduled.json").read_bytes())
+REAL = [p.read_bytes() for folder in ("seed", "cloudmonitor", "delivery") for p in sorted((SAMPLES / folder).iterdir())]
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # -- JSON: jiter's one pass against from_json + json's exact duplicate check -------------------------------------
@@ -76,6 +87,79 @@ def test_jiter_refuses_exactly_what_the_reference_refuses(text: str) -> None:
 def test_a_duplicate_is_named_in_the_reference_words() -> None:
     with pytest.raises(InvalidJsonError, match="invalid JSON: duplicate key 'a'"):
         _parse(b'{"b":{"a":1,"\\u0061":2}}', source="body", field=None, what="invalid JSON")
+
+
+# -- unwrap: jiter on the bytes as FC hands them, against the full way (to_bytes, load_json) ------------------------
+
+
+def _unwrapped(read: Any, body: bytes) -> tuple[str, Any]:
+    try:
+        return "ok", [delivery.record() for delivery in read(body, None)]
+    except InputError as exc:
+        return type(exc).__name__, str(exc)
+
+
+_BYTES = st.sampled_from(
+    [b"\xff", b"\xc3", b"\xc3(", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\xe2\x82", b"\xef\xbb\xbf",
+     b"\x00", b"\x0c", b"\x0b", b" ", b"\n", b"\r", b"\t", b"\\", b'"', b"{", b"}", b"NaN", b"Infinity",
+     b'"id":"x",', b"\xc3\xa9", b"\xe4\xb8\xad", b"\xf0\x9f\x98\x80"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.sampled_from(REAL), st.integers(0, 2000), st.integers(0, 3), _BYTES)
+@example(REAL[0], 1, 0, b"\xff")  # not UTF-8 inside the object
+@example(REAL[0], 10_000, 0, b"\x0c")  # white space that strip() removes and JSON does not know, at the end
+@example(REAL[0], 10_000, 0, b"\xed\xa0\x80")  # a surrogate, UTF-8 encoded, after the object
+@example(REAL[0], 1, 0, b'"id":"x",')  # a duplicate key
+@example(REAL[0], 1, 0, b'"x":NaN,')
+def test_the_bytes_fast_path_is_the_full_reading(sample: bytes, at: int, cut: int, insert: bytes) -> None:
+    """``unwrap`` hands bytes starting with ``{`` to jiter as they are; the full way checks size and encoding and
+    strips first. Same deliveries, same refusals in the same words, whatever bytes are put where."""
+    at %= len(sample) + 1
+    body = sample[:at] + insert + sample[at + cut :]
+    assert _unwrapped(lambda data, hint: unwrap(data, hint=hint), body) == _unwrapped(_unwrap, body)
+
+
+def _full_json(data: bytes) -> tuple[str, Any]:
+    try:
+        return "ok", load_json(to_bytes(data))[0]
+    except InputError as exc:
+        return type(exc).__name__, str(exc)
+
+
+# the JSON texts inside the samples (topic Message, STREAM body, trigger messageBody) as well as the samples
+_EMBEDDED = [
+    text.encode("utf-8")
+    for sample in REAL
+    for text in re.findall(r'"((?:\\.|[^"\\])*)"', sample.decode("utf-8"))
+    if text.startswith("{\\")
+]
+_EMBEDDED = [json.loads(b'"' + text + b'"').encode("utf-8") for text in _EMBEDDED]
+
+
+@SETTINGS
+@given(st.sampled_from(REAL + _EMBEDDED), st.integers(0, 2000), st.integers(0, 3), _BYTES)
+@example(b"[" + b"{}," * 10_000 + b"{}]", 0, 0, b"")  # over MAX_BATCH_ITEMS
+@example(b'{"a":"' + b"x" * 65_536 + b'"}', 0, 0, b"")  # over 64 KiB
+def test_fast_json_is_the_full_reading(sample: bytes, at: int, cut: int, insert: bytes) -> None:
+    """Whatever ``fast_json`` returns (it says None for what it leaves to the full way) is what ``to_bytes`` +
+    ``load_json`` return for the same bytes; it is what ``unwrap`` and the embedded messages read first."""
+    at %= len(sample) + 1
+    body = sample[:at] + insert + sample[at + cut :]
+    fast = fast_json(body)
+    if fast is not None:
+        assert ("ok", fast) == _full_json(body)
+        assert type(fast) in (dict, list)
+
+
+def test_embedded_messages_are_in_the_fast_json_corpus() -> None:
+    assert len(_EMBEDDED) >= 3 and all(text.startswith(b"{") for text in _EMBEDDED)
+
+
+def test_the_bytes_fast_path_keeps_the_size_limit() -> None:
+    body = b'{"a":"' + b"x" * (64 * 1024) + b'"}'
+    assert _unwrapped(lambda data, hint: unwrap(data, hint=hint), body)[0] == "BodyTooLargeError"
 
 
 # -- base64: C's strict decoder first, the lenient regex reading when it refuses -----------------------------------
@@ -215,6 +299,85 @@ def test_the_native_reading_of_wire_times_is_parse_time(text: str) -> None:
     if got is not None and expected is not None:
         assert got == expected and got.utcoffset() == expected.utcoffset()
         assert iso_utc(got) == iso_utc(expected)
+
+
+def test_a_wire_time_is_a_string_as_parse_time_says() -> None:
+    """pydantic-core's lax str reading took bytes (``b"2019-04-12T01:01:01Z"``) that parse_time refuses."""
+    for value in (b"2019-04-12T01:01:01Z", bytearray(b"2019-04-12T01:01:01Z")):
+        with pytest.raises(ValidationError) as caught:
+            _WIRE_TIME.validate_python(value)
+        assert caught.value.errors()[0]["type"] == WIRE_TIME_ERROR
+        with pytest.raises(ValueError, match="expected a time string, got"):
+            parse_time(value)
+
+
+_EVENT_TIME = TypeAdapter(EventTime)
+_PLAIN_EVENT_TIME = TypeAdapter(Annotated[datetime, PlainValidator(parse_time)])  # what EventTime was
+_COMPACT_NEAR_BOUNDS = st.builds(
+    "{:04d}{:02d}{:02d}T{:02d}{:02d}{:02d}{}{}".format,
+    st.sampled_from([1969, 1970, 1971, 2026, 9997, 9998, 9999]), st.integers(0, 13), st.integers(0, 32),
+    st.integers(0, 24), st.integers(0, 60), st.integers(0, 60),
+    st.sampled_from(["", ".1", ".123", ".123456", ".1234567"]),
+    st.sampled_from(["Z", "+0800", "-0800", "+08:00", "+2359", "-2359", "+2400", "+0860", "z", "", "+00:00"]),
+)  # fmt: skip
+_DATETIMES = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.none() | st.timezones()
+)
+
+
+def _read(adapter: TypeAdapter[datetime], value: Any) -> tuple[str, Any]:
+    try:
+        got = adapter.validate_python(value)
+    except ValidationError as exc:
+        return "refused", [(e["type"], e["loc"], e["msg"], e["input"]) for e in exc.errors(include_url=False)]
+    return "ok", (got, got.utcoffset(), type(got.tzinfo))
+
+
+@SETTINGS
+@given(TIMES | _COMPACT_NEAR_BOUNDS | _NATIVE_LIKE | _DATETIMES | st.sampled_from([b"20190409T121826Z", None, 1.5]))
+@example("20190409T121826.922+0800")
+@example("19700101T000000+0100")  # an instant before 1970 in UTC: parse_time's words, with the text as sent
+@example("99981231T230000-0100")
+@example("2019-04-12T01:01:01Z")
+def test_the_event_time_reading_is_parse_time(value: Any) -> None:
+    """``eventTime``'s regex + fromisoformat branch accepts, reads and refuses exactly what ``parse_time`` as a
+    plain validator (what EventTime was) does, with the same errors (type, message, input)."""
+    assert _read(_EVENT_TIME, value) == _read(_PLAIN_EVENT_TIME, value)
+
+
+def _schemas_without_fast_fromisoformat() -> tuple[SchemaValidator, SchemaValidator]:
+    """The wire and event time schemas as Python 3.10 builds them (its fromisoformat reads neither ``Z`` nor the
+    compact form): pydantic-core's datetime parser for content times, the plain parse_time for eventTime."""
+    saved = times._FAST
+    times._FAST = False
+    try:
+        wire = core_schema.union_schema(
+            [times._native_time(), core_schema.no_info_plain_validator_function(parse_time)],
+            mode="left_to_right", custom_error_type=WIRE_TIME_ERROR, custom_error_message="not a time",
+        )  # fmt: skip
+        return SchemaValidator(wire), SchemaValidator(times._event_time_schema())
+    finally:
+        times._FAST = saved
+
+
+_WIRE_310, _EVENT_310 = _schemas_without_fast_fromisoformat()
+
+
+@SETTINGS
+@given(TIMES | _NATIVE_LIKE | _COMPACT_NEAR_BOUNDS)
+def test_the_310_readings_are_parse_time(text: str) -> None:
+    try:
+        expected: datetime | None = parse_time(text)
+    except ValueError:
+        expected = None
+    for validator in (_WIRE_310, _EVENT_310):
+        try:
+            got: datetime | None = validator.validate_python(text)
+        except ValidationError:
+            got = None
+        assert (got is None) == (expected is None), (text, got, expected)
+        if got is not None and expected is not None:
+            assert got == expected and got.utcoffset() == expected.utcoffset()
 
 
 # -- a system event's name: the Rust regex against the Python check ------------------------------------------------

@@ -55,6 +55,15 @@ def test_a_reboot_notice_in_the_message_body_is_the_reboot_event(body: str) -> N
     assert delivery.record()["kind"] == "instance_system_event"
 
 
+@pytest.mark.parametrize("wire", [str, str.encode], ids=["str", "bytes"])
+def test_a_message_without_its_id_is_named_by_the_notification_id(wire: Any) -> None:
+    """The delivery's message id is the MNS message's, else the notification's own ``id`` (RawData without
+    ``messageId``), whichever way the body came (FC's bytes take the fast path, a str the full one)."""
+    (delivery,) = unwrap(wire(json.dumps({"requestId": "r", "messageBody": NOTICE})))
+    assert delivery.source is Source.MNS_QUEUE_TRIGGER and delivery.index == 0
+    assert delivery.message_id == json.loads(NOTICE)["id"]
+
+
 def test_an_array_and_raw_data_items_each_give_their_event() -> None:
     raw_data = {"requestId": "r", "messageId": "m-3", "messageBody": _b64(NOTICE)}
     deliveries = unwrap(json.dumps([_event(NOTICE, "m-1"), _event(_b64(NOTICE), "m-2"), raw_data]))

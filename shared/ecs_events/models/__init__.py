@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any, get_args
 
 from pydantic import Discriminator, Tag, ValidationError
 
@@ -67,13 +67,13 @@ _MODELS: dict[EventKind, type[Notification]] = {
 }
 assert set(_MODELS) == set(EventKind), "every EventKind has one model in EcsEvent"
 _TAGS = frozenset(kind.value for kind in _MODELS)
-_VALIDATE: dict[EventKind, Callable[[Any], Notification]] = {}  # filled on first use of each kind
+_VALIDATE: dict[EventKind, Callable[[Any], EcsEvent]] = {}  # filled on first use of each kind
 # The validator per name seen (a few dozen names arrive; bounded against made-up ones)
-_BY_NAME: dict[str, Callable[[Any], Notification]] = {}
+_BY_NAME: dict[Any, Callable[[Any], EcsEvent]] = {}
 _NAMES_CACHED = 512
 
 
-def _validator(kind: EventKind) -> Callable[[Any], Notification]:
+def _validator(kind: EventKind) -> Callable[[Any], EcsEvent]:
     """The kind's model validator, built on first use (defer_build): one model per kind, not all."""
     validate = _VALIDATE.get(kind)
     if validate is None:
@@ -111,19 +111,29 @@ def parse_notification(payload: Any, *, source: str = "cloudmonitor") -> EcsEven
     """Validate one CloudMonitor notification (a dict) into its typed event.
 
     Raises EventValidationError naming ``source`` and the field."""
-    if not isinstance(payload, dict):
+    if payload.__class__ is not dict and not isinstance(payload, dict):
         raise EventValidationError(f"expected a JSON object, got {type(payload).__name__}", source=source)
     name = payload.get("name")
-    validate = _BY_NAME.get(name) if name.__class__ is str else None  # a str key: EventKind's hash is Python
-    if validate is None:
-        validate = _validator(kind_of(name) if isinstance(name, str) else EventKind.UNKNOWN)
-        if isinstance(name, str) and len(_BY_NAME) < _NAMES_CACHED:
-            _BY_NAME[name] = validate
     try:
-        return cast("EcsEvent", validate(payload))  # direct dispatch: cheaper than the union's callable tag
+        validate = _BY_NAME[name]  # a str seen before (a str key: EventKind's hash is Python)
+    except (KeyError, TypeError):  # TypeError: an unhashable name (a list, an object)
+        validate = _validator_for(name)
+    try:
+        return validate(payload)  # direct dispatch: cheaper than the union's callable tag
     except ValidationError as exc:
         field, reason = describe_validation_error(exc)
         raise EventValidationError(reason, source=source, field=field) from None
+
+
+def _validator_for(name: Any) -> Callable[[Any], EcsEvent]:
+    """The validator of the family ``name`` belongs to (UNKNOWN for a missing or non-string name, whose own
+    validation names the field), remembered for a string name."""
+    if name.__class__ is not str:  # a str subclass (or anything else) is never a cache key: dispatched each time
+        return _validator(kind_of(name) if isinstance(name, str) else EventKind.UNKNOWN)
+    validate = _validator(kind_of(name))
+    if len(_BY_NAME) < _NAMES_CACHED:
+        _BY_NAME[name] = validate
+    return validate
 
 
 __all__ = [

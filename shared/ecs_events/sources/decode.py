@@ -126,6 +126,29 @@ def _parse(data: bytes, *, source: str, field: str | None, what: str) -> Any:
     return value
 
 
+def fast_json(data: bytes) -> Any:
+    """The JSON object or array ``data`` is when it is one as it stands (``{`` or ``[`` first, within its size limit,
+    strict JSON, not too many items): what ``load_json(to_bytes(data))`` returns for it, without the copies and
+    checks. None for anything else, which the full way decides and words.
+
+    Equal by construction: jiter refuses every byte that is not UTF-8 (what ``to_bytes`` checks), there is no BOM or
+    white space before the value, the JSON white space after it is a part of what ``strip()`` removes, and jiter is
+    ``_parse``'s parser (tests/unit/test_parse_fast_paths.py holds the two ways to each other)."""
+    first = data[:1]
+    if first == b"{":
+        if len(data) > MAX_BODY_BYTES:
+            return None
+    elif first != b"[" or len(data) > MAX_BATCH_BYTES:
+        return None
+    try:
+        value = _jiter_from_json(data, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+    except ValueError:
+        return None
+    if value.__class__ is list and len(value) > MAX_BATCH_ITEMS:
+        return None
+    return value
+
+
 def _from_base64(text: bytes) -> bytes | None:
     """What ``text`` decodes to as base64 (``b64decode(validate=False)``), None when it is not base64 at all."""
     if not text:

@@ -32,17 +32,14 @@ def is_cloud_event(obj: dict[str, Any]) -> bool:
     return "specversion" in obj and "type" in obj
 
 
-def _require_str(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise EventValidationError("missing or not a string", source="eventbridge", field=key)
-    return value
-
-
 def to_notification(event: dict[str, Any]) -> dict[str, Any]:
-    type_ = _require_str(event, "type")
-    name = type_.split(":", 1)[1] if type_.startswith(("ecs:", "acs:")) else type_
-    region = _require_str(event, "aliyunregionid")
+    type_ = event.get("type")
+    if not isinstance(type_, str) or not type_:
+        raise EventValidationError("missing or not a string", source="eventbridge", field="type")
+    name = type_[4:] if type_.startswith(("ecs:", "acs:")) else type_
+    region = event.get("aliyunregionid")
+    if not isinstance(region, str) or not region:
+        raise EventValidationError("missing or not a string", source="eventbridge", field="aliyunregionid")
     account = event.get("aliyunaccountid")
     data = event.get("data")
     if not isinstance(data, dict):

@@ -105,6 +105,15 @@ def test_a_scheduled_reboot_drains_and_restores_clb_vserver_alb_and_nlb(world: W
         )
     assert world.app.store.scan("drain/") == [] and world.app.store.scan("budget/") == []
     assert _saga(world, web).status.value == "succeeded"
+    # A job just started is never done: its state is read one poll later, once per change (issue "performance").
+    for product in ("Alb", "Nlb"):
+        looks = [  # ListServerGroupServers of the group for the instance: is the job done
+            c.time
+            for c in world.calls("ListServerGroupServers")
+            if c.product == product and "ServerGroupId" in c.params and "ServerIds.1" in c.params
+        ]
+        drained, restored = (c.time for c in _updates(world, product))
+        assert len(looks) == 2 and drained < looks[0] < restored < looks[1], (drained, restored, looks)
 
 
 def test_a_server_removed_from_the_alb_group_mid_drain_is_reported_and_the_others_restored(

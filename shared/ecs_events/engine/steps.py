@@ -196,8 +196,9 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
         if not claim.fresh:
             return Done(f"joined the drain on {', '.join(lbs)} (held by another remediation too)")
         detail = f"weight 0 on {len(claim.to_drain)} backend entries of {', '.join(lbs)}{held}"
-        if any(m.kind in ASYNC_KINDS for m in claim.to_drain) and not _settled(ctx, claim.to_drain, 0):
-            step.args["settling"] = True  # done once the jobs are: polled, never slept on
+        if any(m.kind in ASYNC_KINDS for m in claim.to_drain):
+            # Done once the jobs are: polled, never slept on. Not read at once: a job just started is never done.
+            step.args["settling"] = True
             return Wait(ctx.poll, f"{detail}; load balancer jobs configuring")
         return Done(detail)
     raise CommitConflict(f"{saga.key}: the drain kept losing to concurrent changes")
@@ -275,7 +276,7 @@ def do_restore(ctx: StepContext, step: Step) -> Outcome:
     doc = ctx.store.get(drain.drain_key(ctx.saga.instance_id))
     settling = [m for m in drain.memberships_of(doc, drain.DRAINED) if m.kind in ASYNC_KINDS] if doc else []
     outcome = _let_go(ctx, remove=False)
-    if isinstance(outcome, Done) and settling and not _settled(ctx, settling, None):
+    if isinstance(outcome, Done) and settling:  # the jobs just started: their first look one poll later
         step.args["settling"] = [asdict(m) for m in settling]
         step.detail = outcome.detail
         return Wait(ctx.poll, f"{outcome.detail}; load balancer jobs configuring")

@@ -45,11 +45,15 @@ def _scenarios(world: World, tmp_path: Path, mocker: Any) -> None:
         service.create_listener(cloud.account_id, cloud.region_id, lb, 80, [group])
         service.place_servers(cloud.account_id, cloud.region_id, group, [(web[0], 80, 100), (batch[0], 80, 10)])
 
+    from ecs_events.runtime.app import reconciler_for
+
     # a scheduled maintenance reboot: drain, pre-reboot command, snapshots, reboot, health, restore; the snapshots
-    # take longer than the saga's own look (its backstop to the completion event: DescribeSnapshots)
+    # take longer than the saga's backstop look, which the reconciler takes (DescribeSnapshots)
     ecs.set_delays(snapshot=400)
     ecs.create_system_event(web[0], "SystemMaintenance.Reboot", now() + timedelta(hours=1))
-    world.run(seconds=5400, step=60, app=app)
+    world.run(seconds=41 * 60, step=60, app=app)  # snapshots started at 37 minutes, their backstop look due at 39
+    reconciler_for(app).run_once()
+    world.run(seconds=5400 - 41 * 60, step=60, app=app)
     ecs.set_delays(snapshot=5)
     # an Inquiring event the policy accepts (the drain budget is free again: one scenario at a time)
     ecs.create_system_event(web[1], "SystemMaintenance.Reboot", now() + timedelta(hours=1), status="Inquiring")
@@ -77,8 +81,6 @@ def _scenarios(world: World, tmp_path: Path, mocker: Any) -> None:
     ecs.create_system_event(db[0], "SystemMaintenance.Reboot", now() + timedelta(minutes=35))  # behind no LB
     world.run(seconds=1800, step=15, app=app)
     # the reconciler's pass (the eighth function): open events of managed instances, overdue sagas, the registry
-    from ecs_events.runtime.app import reconciler_for
-
     reconciler_for(app).run_once()
 
 

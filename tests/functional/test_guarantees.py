@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.functional.conftest import QUEUE, TAG, World
 
 from ecs_events.actions.types import Membership
@@ -409,14 +410,13 @@ def test_a_lost_release_wake_costs_one_reconciler_pass(world: World, mocker: Any
 
 
 def test_a_snapshot_wait_sends_no_timer_and_a_lost_completion_event_costs_one_reconciler_pass(
-    world: World, mocker: Any
+    world: World, mocker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from localcloud.emit import rules_router
 
     deliver = rules_router(world.cloud.cms, world.cloud.mns)
-    world.cloud.ctx.events.routers[:] = [  # type: ignore[attr-defined]
-        lambda n: None if str(n.get("name", "")).startswith("Snapshot:") else deliver(n)  # CloudMonitor loses them
-    ]
+    lossy = [lambda n: None if str(n.get("name", "")).startswith("Snapshot:") else deliver(n)]  # CloudMonitor loses
+    monkeypatch.setattr(world.cloud.ctx.events, "routers", lossy)  # the localcloud is shared: put back after the test
     web = world.ids("web")[0]
     armed = mocker.spy(world.app.engine.timers, "arm")
     world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(hours=1))

@@ -20,8 +20,8 @@ Bytecode: this environment may set PYTHONDONTWRITEBYTECODE, which makes our own 
 start while site-packages keep their .pyc. The main rows give every child the same warmed bytecode cache
 (PYTHONPYCACHEPREFIX in a temp dir). The "no .pyc" rows compile everything from source, as an FC code package
 without .pyc does on a read-only code directory (tools/package.py ships none). Then ``-X importtime`` of A shows
-where the import time goes, and B's whole import list (the no-op path) is printed: ours by module, the rest by
-package.
+where the import time goes and which of A's imports its floor does not make, and B's whole import list (the no-op
+path) is printed: ours by module, the rest by package.
 """
 
 from __future__ import annotations
@@ -280,6 +280,23 @@ def group_of(module: str) -> str:
     return ".".join(parts[:2]) if parts[0] == "ecs_events" else parts[0]
 
 
+def print_beyond_floor(rows: list[tuple[int, int, int, str]], floor: list[tuple[int, int, int, str]]) -> None:
+    """What stands between A and its floor: the modules A imports that the floor child does not, their self time
+    (least of 3 runs) summed per package (ours by subpackage), largest first."""
+    below = {name for _, _, _, name in floor}
+    own: dict[str, int] = {}
+    for _, self_us, _, name in rows:
+        if name not in below:
+            own[name] = max(own.get(name, 0), self_us)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for name, self_us in own.items():
+        groups[group_of(name)].append(self_us)
+    total = sum(own.values())
+    print(f"  A's imports beyond its floor: {len(own)} modules, self sum {total / 1000:.0f} ms (package: modules, ms):")
+    listed = sorted(groups.items(), key=lambda kv: -sum(kv[1]))
+    print("    " + ", ".join(f"{name} {len(owns)} {sum(owns) / 1000:.1f}" for name, owns in listed))
+
+
 def print_import_list(rows: list[tuple[int, int, int, str]], title: str) -> None:
     """Every module a child imported: ours by name (self ms), everything else rolled up by top-level package."""
     ours = sorted({name: own for _, own, _, name in rows if name.split(".")[0] in ("ecs_events", "index")}.items())
@@ -370,6 +387,7 @@ def main() -> None:
             ):  # fills the bytecode cache and the page cache; not measured
                 runner.run(child)
             imports = importtime(runner, a)
+            floor_imports = importtime(runner, a_floor)
             no_op_imports = importtime(runner, b)
             modules = workdir / "modules.txt"
             modules.write_text("\n".join(dict.fromkeys(name for _, _, _, name in imports)))
@@ -397,6 +415,7 @@ def main() -> None:
                 verdict("B / baseline, no .pyc", cold_b, cold_base, TARGET_B)
                 print(f"  {'A no .pyc / A warm':<34} best {cold_a.best() / a.best():5.2f}x")
             print_importtime(imports)
+            print_beyond_floor(imports, floor_imports)
             print_import_list(no_op_imports, "B's import list (the no-op path: functions/snapshot/index.py, one event)")
             if not all(met):
                 print("\ncoldstart: TARGETS MISSED (see the phases and the import table above for where the time goes)")

@@ -157,3 +157,22 @@ def test_a_maintenance_event_that_arms_a_timer_imports_only_what_it_uses(
     modules = report["modules"]
     assert imported(modules, ("ecs_events.engine.playbooks.maintenance", "aliyunsdkecs", "mns.mns_client")) != []
     assert imported(modules, ACTING_NEVER) == []
+
+
+def test_a_drain_on_a_clb_only_account_imports_no_alb_or_nlb_actions(localcloud: LocalCloud, tmp_path: Path) -> None:
+    """ECS_EVENTS_LOAD_BALANCERS=clb: a failing instance is drained at once, through CLB alone."""
+    event = acting_event(localcloud, tmp_path, "SystemFailure.Reboot", "Executing")
+    report = run("maintenance", event, tmp_path, ECS_EVENTS_LOAD_BALANCERS="clb", **served(localcloud, tmp_path))
+    summary = report["summary"]
+    assert isinstance(summary, dict)
+    assert (summary["acted"], summary["ignored"], summary["dead_lettered"]) == (1, 0, 0)
+    calls = [(c.product, c.action) for c in localcloud.call_log]
+    assert ("Slb", "SetBackendServers") in calls  # drained
+    assert not any(product in ("Alb", "Nlb") for product, _ in calls)
+    modules = report["modules"]
+    assert imported(modules, ("ecs_events.actions.slb", "aliyunsdkslb")) != []
+    never = (
+        "aliyunsdkalb", "aliyunsdknlb", "ecs_events.actions.alb", "ecs_events.actions.nlb",
+        "ecs_events.actions.server_groups", "mns.account", "ecs_events.engine.reconciler", "ecs_events.tools",
+    )  # fmt: skip
+    assert imported(modules, never) == []

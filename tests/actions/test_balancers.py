@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ecs_events.actions.balancers import Balancers, UnknownKindError
+from ecs_events.actions.balancers import Balancers, LazyKinds, UnknownKindError
 from ecs_events.actions.slb import Slb
 from ecs_events.actions.types import Membership, SlbView, Spent
 from ecs_events.runtime.clients import Clients
@@ -135,6 +135,40 @@ def test_discovery_is_limited_to_the_kinds_asked_for_and_restores_reach_every_ki
     facade.find("i-1")
     facade.set_weights([Membership("sg-1", "sg-1", "i-1", 80, 10, kind="alb")], None)
     assert seen == ["find clb", "set alb"]
+
+
+def test_each_kind_is_built_on_first_use_only(clients: Clients) -> None:
+    """FC cold start: building the facade builds no kind; discovery builds the kinds it looks in; a restore of
+    another kind builds that one; each is built once."""
+    built: list[str] = []
+
+    class Kind:
+        def __init__(self, name: str) -> None:
+            built.append(name)
+
+        def find(self, instance_id: str) -> SlbView:
+            return SlbView([], {})
+
+        def set_weights(self, memberships: Any, weight: int | None) -> None:
+            pass
+
+        def remove(self, memberships: Any) -> None:
+            pass
+
+    kinds = LazyKinds({kind: lambda kind=kind: Kind(kind) for kind in ("clb", "alb", "nlb")})
+    facade = Balancers(kinds, discover=["clb", "elb"])
+    assert (facade.discover, built, sorted(kinds), len(kinds), "alb" in kinds, "elb" in kinds) == (
+        ["clb"], [], ["alb", "clb", "nlb"], 3, True, False,
+    )  # fmt: skip
+    facade.find("i-1")
+    facade.find("i-1")
+    assert built == ["clb"]
+    facade.set_weights([Membership("sg-1", "sg-1", "i-1", 80, 10, kind="nlb")], None)
+    assert built == ["clb", "nlb"]
+    assert kinds["nlb"] is kinds["nlb"] and built == ["clb", "nlb"]
+    with pytest.raises(KeyError):
+        kinds["elb"]
+    assert isinstance(clients.balancers().kinds, LazyKinds)
 
 
 def test_the_load_balancers_setting_is_checked_in_one_line() -> None:

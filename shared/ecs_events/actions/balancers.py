@@ -11,7 +11,7 @@ be rebooted while one of them still sends it traffic.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol, runtime_checkable
 
 from ecs_events.actions.types import Membership, SlbView, Spent
@@ -36,14 +36,39 @@ class UnknownKindError(ValueError):
     """A membership of a kind no configured load balancer API handles."""
 
 
+class LazyKinds(Mapping[str, LoadBalancers]):
+    """Kind name -> its actions, each built (and its module imported) the first time it is looked up: an event that
+    drains nothing builds none, and an account that discovers only CLB never imports the ALB and NLB actions (FC
+    cold start). Iterating names the kinds without building them."""
+
+    def __init__(self, build: Mapping[str, Callable[[], LoadBalancers]]) -> None:
+        self._build = dict(build)
+        self._built: dict[str, LoadBalancers] = {}
+
+    def __getitem__(self, kind: str) -> LoadBalancers:
+        actions = self._built.get(kind)
+        if actions is None:
+            actions = self._built[kind] = self._build[kind]()
+        return actions
+
+    def __contains__(self, kind: object) -> bool:  # Mapping's own would build the kind
+        return kind in self._build
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._build)
+
+    def __len__(self) -> int:
+        return len(self._build)
+
+
 class Balancers:
     """CLB, ALB and NLB as one: ``kinds`` maps ``Membership.kind`` (``clb``, ``alb``, ``nlb``) to its actions."""
 
     def __init__(self, kinds: Mapping[str, LoadBalancers], *, discover: Iterable[str] | None = None) -> None:
         """``discover``: the kinds ``find`` looks in (default all): an account without ALB or NLB saves their
         discovery calls on every drain. Restores and removals reach every kind whatever it says (an entry in the
-        drain registry may be of a kind no longer discovered)."""
-        self.kinds = dict(kinds)
+        drain registry may be of a kind no longer discovered). ``LazyKinds`` keeps each kind unbuilt until used."""
+        self.kinds: Mapping[str, LoadBalancers] = kinds if isinstance(kinds, LazyKinds) else dict(kinds)
         self.discover = [k for k in (discover if discover is not None else self.kinds) if k in self.kinds]
 
     def find(self, instance_id: str, spent: Spent | None = None) -> SlbView:

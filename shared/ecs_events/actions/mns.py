@@ -3,12 +3,16 @@
 Bodies: ``send`` base64-encodes (the SDK default, and how CloudMonitor writes events); ``receive`` returns the body
 as it is on the wire, undecoded, because a queue may also hold raw JSON and ``ecs_events.sources`` accepts both.
 A fresh SDK ``Queue`` object per call: its encoding flag is per object, and nothing is shared between threads.
+
+``send`` and the queue's attributes (what arming a timer needs: the first event that acts) go through the SDK's
+``MNSClient`` with its request and response objects, as ``mns.queue.Queue`` does: ``mns.queue`` imports
+``deprecated``, whose ``wrapt`` imports ``asyncio`` (about 40 ms of an FC cold start, issue 15). The consumer's
+receive, delete and visibility calls, and ``ensure``, use ``mns.queue`` itself.
 """
 
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -42,23 +46,32 @@ def _message(m: Any) -> QueueMessage:
 
 
 class Queue:
-    def __init__(self, account: Any, name: str) -> None:
-        self.account = account
+    def __init__(self, client: Any, name: str) -> None:
+        """``client``: the SDK's ``mns.mns_client.MNSClient`` (what ``mns.account.Account`` holds)."""
+        self.client = client
         self.name = name
 
     def _queue(self, encoding: bool) -> Any:
-        queue = self.account.get_queue(self.name)
+        from mns.queue import Queue as SdkQueue
+
+        queue = SdkQueue(self.name, self.client)  # what Account.get_queue builds
         queue.set_encoding(encoding)
         return queue
 
     def send(self, body: str, delay_seconds: int = 0, *, raw: bool = False) -> str:
         """Send ``body`` (base64 on the wire; ``raw``: as it is, e.g. a received message's wire text sent again),
         visible after ``delay_seconds`` (0..604800); the message id."""
-        from mns.queue import Message
+        from mns.mns_request import SendMessageRequest, SendMessageResponse
 
         delay = max(0, min(int(delay_seconds), MAX_DELAY))
-        sent = retry.call(lambda: self._queue(not raw).send_message(Message(body, delay)), what="Mns.SendMessage")
-        return str(sent.message_id)
+
+        def attempt() -> Any:
+            # What mns.queue.Queue.send_message sends for Message(body, delay): no priority, no group, no properties.
+            response = SendMessageResponse()
+            self.client.send_message(SendMessageRequest(self.name, body, delay, -1, not raw), response)
+            return response
+
+        return str(retry.call(attempt, what="Mns.SendMessage").message_id)
 
     def receive(self, batch: int = MAX_BATCH, wait_seconds: int = 0) -> list[QueueMessage]:
         """Up to ``batch`` (1..16) visible messages, waiting up to ``wait_seconds`` (0..30) for one; [] if none."""
@@ -120,10 +133,8 @@ class Queue:
 
     def peek_counts(self) -> tuple[int, int, int]:
         """(active, inactive, delayed) message counts from GetQueueAttributes."""
-        meta = self._attributes()
-        with warnings.catch_warnings():  # the SDK marks the counters deprecated but still returns them
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return int(meta.active_messages), int(meta.inactive_messages), int(meta.delay_messages)
+        meta = self._attributes()  # the response's plain fields (QueueMeta marks the counters deprecated)
+        return int(meta.active_messages), int(meta.inactive_messages), int(meta.delay_messages)
 
     def retention(self) -> int:
         """The queue's MessageRetentionPeriod in seconds (MNS deletes a message that long after it was sent,
@@ -131,9 +142,12 @@ class Queue:
         return int(self._attributes().message_retention_period)
 
     def _attributes(self) -> Any:
+        """The SDK's ``GetQueueAttributesResponse`` (the fields ``mns.queue.QueueMeta`` copies)."""
+        from mns.mns_request import GetQueueAttributesRequest, GetQueueAttributesResponse
+
         def attempt() -> Any:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                return self._queue(False).get_attributes()
+            response = GetQueueAttributesResponse()
+            self.client.get_queue_attributes(GetQueueAttributesRequest(self.name), response)
+            return response
 
         return retry.call(attempt, what="Mns.GetQueueAttributes")

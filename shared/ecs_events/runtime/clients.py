@@ -2,7 +2,7 @@
 
 ``resolve_credentials`` takes the FC context's service-role credentials (FC 2.0 / 3.0 up to python3.10), else the
 ``ALIBABA_CLOUD_*`` environment variables (FC 3.0 python3.12, local runs). ``Clients`` builds one ``AcsClient``
-(ECS, CLB, ALB and NLB: the core client is product-agnostic, each request names its product) and one MNS ``Account``
+(ECS, CLB, ALB and NLB: the core client is product-agnostic, each request names its product) and one ``MNSClient``
 on first use; with ``settings.localcloud`` every endpoint points at it.
 """
 
@@ -109,13 +109,14 @@ class SettingsLike(Protocol):
 
 
 class Clients:
-    """One ``AcsClient`` and one MNS ``Account``, built on first use and cached."""
+    """One ``AcsClient`` and one ``MNSClient``, built on first use and cached."""
 
     def __init__(self, settings: SettingsLike, credentials: Credentials) -> None:
         self.settings = settings
         self.credentials = credentials
         self._acs: Any = None
         self._mns: Any = None
+        self._mns_client: Any = None
 
     def __repr__(self) -> str:
         return f"Clients(region={self.settings.region!r}, credentials={self.credentials!r})"
@@ -172,7 +173,20 @@ class Clients:
             )
         return f"https://{self.settings.account_id}.mns.{self.settings.region}.aliyuncs.com"
 
+    def mns_client(self) -> Any:
+        """The MNS SDK's ``MNSClient``, what the queues send through. Not built by ``mns.account.Account``: importing
+        that module imports ``mns.queue`` and with it ``deprecated``, ``wrapt`` and ``asyncio`` (FC cold start)."""
+        if self._mns_client is None:
+            from mns.mns_client import MNSClient
+
+            c = self.credentials
+            self._mns_client = MNSClient(
+                self.mns_endpoint(), c.access_key_id, c.access_key_secret, security_token=c.security_token or ""
+            )
+        return self._mns_client
+
     def mns_account(self) -> Any:
+        """An MNS ``Account`` with the same endpoint and credentials (for tools that want the SDK's account API)."""
         if self._mns is None:
             from mns.account import Account
 
@@ -202,15 +216,16 @@ class Clients:
 
     def balancers(self) -> Balancers:
         """CLB, ALB and NLB behind the ``Slb`` interface (what the engine drains through)."""
-        from ecs_events.actions.balancers import Balancers
+        from ecs_events.actions.balancers import Balancers, LazyKinds
 
-        kinds: dict[str, Any] = {"clb": self.slb(), "alb": self.alb(), "nlb": self.nlb()}
+        # Each kind built (its actions module imported) on first use: FC cold start.
+        kinds = LazyKinds({"clb": self.slb, "alb": self.alb, "nlb": self.nlb})
         return Balancers(kinds, discover=getattr(self.settings, "load_balancers", None))
 
     def queue(self, name: str) -> Queue:
         from ecs_events.actions.mns import Queue
 
-        return Queue(_Lazy(self.mns_account), name)
+        return Queue(_Lazy(self.mns_client), name)
 
 
 class _Lazy:

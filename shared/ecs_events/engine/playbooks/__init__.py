@@ -15,32 +15,40 @@ steps to take and when. ``playbook_for(event)`` names the module; ``decide(situa
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-from ecs_events.engine.playbooks import billing, disk, failure, lifecycle, maintenance, preemption
 from ecs_events.engine.playbooks.common import Decision, Situation
 from ecs_events.models import BILLING_TYPES, EventKind, InstanceSystemEvent
 
 Playbook = Callable[[Situation], Decision]
 
-_BY_KIND: dict[EventKind, Playbook] = {
-    EventKind.DISK_SYSTEM_EVENT: disk.decide,
-    EventKind.PREEMPTIBLE_INTERRUPTION: preemption.decide,
-    EventKind.STATE_CHANGE: lifecycle.decide,
-    EventKind.DISK_OPERATION: lifecycle.decide,
+# The module per kind, imported when an event of that kind first needs a decision: a cold start imports the one
+# playbook it runs (FC, issue 15).
+_BY_KIND: dict[EventKind, str] = {
+    EventKind.DISK_SYSTEM_EVENT: "disk",
+    EventKind.PREEMPTIBLE_INTERRUPTION: "preemption",
+    EventKind.STATE_CHANGE: "lifecycle",
+    EventKind.DISK_OPERATION: "lifecycle",
 }
+
+
+def _decide(module: str) -> Playbook:
+    decide: Playbook = importlib.import_module(f"{__name__}.{module}").decide
+    return decide
 
 
 def playbook_for(event: object) -> Playbook | None:
     """The playbook deciding on ``event``, or None (snapshot results, unknown events: no decision of their own)."""
     if isinstance(event, InstanceSystemEvent):
         if event.event_type in BILLING_TYPES:
-            return billing.decide
+            return _decide("billing")
         if event.event_type.startswith("SystemMaintenance."):
-            return maintenance.decide
-        return failure.decide
+            return _decide("maintenance")
+        return _decide("failure")
     kind = getattr(event, "kind", None)
-    return _BY_KIND.get(kind) if isinstance(kind, EventKind) else None
+    module = _BY_KIND.get(kind) if isinstance(kind, EventKind) else None
+    return None if module is None else _decide(module)
 
 
 def decide(situation: Situation) -> Decision | None:

@@ -146,7 +146,7 @@ def test_each_kind_is_built_on_first_use_only(clients: Clients) -> None:
         def __init__(self, name: str) -> None:
             built.append(name)
 
-        def find(self, instance_id: str) -> SlbView:
+        def find(self, instance_id: str, spent: Spent | None = None) -> SlbView:
             return SlbView([], {})
 
         def set_weights(self, memberships: Any, weight: int | None) -> None:

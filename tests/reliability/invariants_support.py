@@ -136,6 +136,7 @@ class History:
     preempted: dict[str, datetime] = field(default_factory=dict)
     removed: list[tuple[datetime, Entry]] = field(default_factory=list)
     deleted_lbs: dict[str, datetime] = field(default_factory=dict)
+    dead: dict[str, dict[str, Any]] = field(default_factory=dict)  # dead-letter records seen, by DLQ message id
     crashes: int = 0
     stalls: int = 0
     errors: list[str] = field(default_factory=list)
@@ -260,6 +261,16 @@ class History:
                 self.errors.append(f"the consumer was never idle at {self.now()}: {MAX_BATCHES} batches (a livelock)")
         except Crash:
             self.after_crash()
+        finally:
+            self.keep_dead_letters()
+
+    def keep_dead_letters(self) -> None:
+        """Read the dead-letter queue as an operator's alarm on it would, before the clock moves: the queue keeps a
+        record only its retention (4 days), shorter than a history (a 10-day notBefore), and I5 counts a record that
+        was written, not one that happens to be left at the end."""
+        for message in self.cloud.mns.queue_messages(self.cloud.account_id, DLQ):
+            if message.message_id not in self.dead:
+                self.dead[message.message_id] = _record(message.body)
 
     def after_crash(self) -> None:
         """The process died: its lease stays until it runs out, its message comes back; a new process starts."""
@@ -273,6 +284,8 @@ class History:
             reconciler_for(self.app).run_once()
         except Crash:
             self.after_crash()
+        finally:
+            self.keep_dead_letters()
 
     def next_pass(self, now: datetime) -> datetime | None:
         """When the next reconciler pass with work falls (on the 5-minute grid), or None: none has work."""
@@ -900,14 +913,19 @@ def check_no_event_lost(h: History) -> list[str]:
     return out
 
 
+def _record(body: str) -> dict[str, Any]:
+    """A dead-letter message's record (empty when it is not one)."""
+    try:
+        value = json.loads(body if body.startswith("{") else _b64(body))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _dead_letters(h: History) -> list[dict[str, Any]]:
-    out = []
-    for message in h.cloud.mns.queue_messages(h.cloud.account_id, DLQ):
-        try:
-            out.append(json.loads(message.body if message.body.startswith("{") else _b64(message.body)))
-        except ValueError:
-            continue
-    return out
+    """Every dead-letter record written in the history (``keep_dead_letters``), and any left on the queue now."""
+    h.keep_dead_letters()
+    return [record for record in h.dead.values() if record]
 
 
 def _dead_letter_ids(h: History) -> set[str]:

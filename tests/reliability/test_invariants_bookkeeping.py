@@ -70,3 +70,21 @@ def test_an_event_the_engine_drops_is_reported_lost(h: History) -> None:
         event = h.cloud.ecs.create_system_event(web, "SystemFailure.Reboot", h.now())
         h.finish()
     assert any(line.startswith(f"I5: event {event} ") for line in check_no_event_lost(h)), check_no_event_lost(h)
+
+
+def test_a_saga_that_wakes_itself_forever_trips_the_livelock_guard(h: History) -> None:
+    """A broken product: every wake arms the next one two seconds later and does nothing. The guard counts the
+    history's clock stops (never the wall clock): it trips at the same stop on any machine."""
+
+    def restless(engine: Engine, key: str) -> Result:
+        now = engine.now()
+        engine.timers.arm(key, now + timedelta(seconds=2), now)
+        return Result("acted", "again", key)
+
+    h.max_stops = 200
+    h.cloud.ecs.create_system_event(h.ids["web"][0], "SystemMaintenance.Reboot", h.now() + timedelta(hours=4))
+    h.consume()  # the saga starts and arms its first wake
+    with mock.patch.object(Engine, "wake", restless):
+        h.run_until(h.now() + DAY)
+    assert h.steps == 200
+    assert h.errors == [f"200 clock stops by {h.now()}, the bound is 200 (a livelock)"]

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from tests.reliability.harness import report
-from tests.reliability.invariants_support import History, check
+from tests.reliability.invariants_support import MAX_STOPS, History, check
 
 from localcloud.cloud import LocalCloud
 
@@ -57,6 +57,7 @@ class Stats:
     histories = 0
     rules = 0
     stops = 0
+    most_stops = 0  # the longest history, in clock stops (the livelock guard's bound is History.max_stops)
     crashes = 0
     stalls = 0
     sagas = 0
@@ -73,7 +74,7 @@ class Histories(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.h = History(self.cloud)
+        self.h = History(self.cloud, max_stops=MAX_STOPS * max(1, STEPS // 25))  # longer histories stop more
         Stats.histories += 1
 
     def pick(self, n: int) -> str:
@@ -204,6 +205,7 @@ class Histories(RuleBasedStateMachine):
             self.h.finish()
             problems = check(self.h)
             Stats.stops += self.h.steps
+            Stats.most_stops = max(Stats.most_stops, self.h.steps)
             Stats.crashes += self.h.crashes
             Stats.stalls += self.h.stalls
             Stats.sagas += len(self.h.app.store.scan("saga/"))
@@ -250,7 +252,8 @@ def test_the_promises_hold_over_random_histories(localcloud: LocalCloud) -> None
     report(
         f"invariants ({'soak' if SOAK else 'default'})",
         [
-            f"{Stats.histories} histories, {Stats.rules} rules, {Stats.stops} clock stops, "
+            f"{Stats.histories} histories, {Stats.rules} rules, {Stats.stops} clock stops "
+            f"(at most {Stats.most_stops} in one), "
             f"{Stats.crashes} crashes, {Stats.stalls} stalls, {time.monotonic() - Stats.started:.1f} s",
             f"{Stats.sagas} sagas, {Stats.drains} CLB and {Stats.server_group_drains} ALB/NLB weight-0 calls, "
             f"{Stats.refused} refused on a configuring group, {Stats.reboots} reboots of ours",

@@ -123,6 +123,22 @@ def test_a_drain_refused_by_a_configuring_alb_group_is_not_taken_for_done(h: His
     assert _avoided(h, event)
 
 
+def test_a_remediation_joining_a_drain_whose_alb_call_was_refused_reboots_only_at_weight_0(h: History) -> None:
+    """Two remediations of one instance: the redeploy's drain (lead before its notBefore) meets the ALB group a
+    person is configuring for 10 minutes, so its ALB entry stays at 70 (retried); the reboot's drain 5 minutes later
+    joins the drain it holds and must not take that entry for drained (found by the invariants at 50 steps: I6)."""
+    web = h.ids["web"][0]
+    h.cloud.ecs.create_system_event(web, "SystemMaintenance.Redeploy", h.now() + timedelta(minutes=35))
+    event = _reboot(h, web, minutes=40)
+    h.arm_configuring(600)
+    h.run_until(h.now() + timedelta(minutes=6))
+    assert _refused(h, "0"), "the redeploy's drain never met the configuring group"
+    assert _alb_weights(h, web) == {(h.alb_group, web, 80): 70}
+    h.finish()
+    assert check(h) == []
+    assert _avoided(h, event)
+
+
 def test_a_drain_whose_vserver_call_keeps_failing_is_not_taken_for_done(h: History) -> None:
     web = h.ids["web"][0]
     _reboot(h, web)

@@ -212,6 +212,8 @@ class Engine:
                 return Result("ignored", seen_reason, key)
             try:
                 self._apply(held.saga, event)
+                self._save(held)  # the new status on record before any cloud call: a run that keeps failing (an
+                # outage) dead-letters this message, and the saga must not be left acting on the old status
             except BaseException:
                 self._release(held)
                 raise

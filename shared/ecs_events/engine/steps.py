@@ -121,7 +121,7 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
             step.args.pop("settling")
         elif members and ctx.resumed:
             # What the first attempt could not set: a drain is done only when every entry is at 0, or gone.
-            results = restore.apply(ctx.slb, members, weight=0)
+            results = restore.apply(ctx.slb, _not_at_0(ctx, members), weight=0)
             failed = [reason for state, reason in results.values() if state == drain.DRAINED]
             if failed:
                 raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
@@ -194,7 +194,7 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
         if held:
             ctx.saga.note(ctx.now, held.strip(" ()"), step)
         if not claim.fresh:
-            return Done(f"joined the drain on {', '.join(lbs)} (held by another remediation too)")
+            return _joined(ctx, step, f"joined the drain on {', '.join(lbs)} (held by another remediation too)")
         detail = f"weight 0 on {len(claim.to_drain)} backend entries of {', '.join(lbs)}{held}"
         if any(m.kind in ASYNC_KINDS for m in claim.to_drain):
             # Done once the jobs are: polled, never slept on. Not read at once: a job just started is never done.
@@ -205,6 +205,28 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
 
 
 ASYNC_KINDS = frozenset({"alb", "nlb"})  # their changes are jobs: servers Configuring, then Available
+
+
+def _not_at_0(ctx: StepContext, members: Sequence[Membership]) -> list[Membership]:
+    """The entries to set 0 again: every CLB one (its weight is not read back, and setting it costs nothing), the
+    ALB/NLB ones not settled at 0 (setting those again starts a job that configures the group anew, while another
+    remediation of the instance may be about to reboot it)."""
+    return [m for m in members if m.kind not in ASYNC_KINDS or not _settled(ctx, [m], 0)]
+
+
+def _joined(ctx: StepContext, step: Step, detail: str) -> Outcome:
+    """Joining a drain another remediation holds is no proof its weights are 0: its call may have been refused (an
+    ALB group configuring) or failed, its job may still be configuring. Set 0 again on every entry still drained
+    (idempotent) and wait for the jobs, as a resumed drain does, before this saga's disruption goes on."""
+    members = drain.memberships_of(ctx.store.get(drain.drain_key(ctx.saga.instance_id)), drain.DRAINED)
+    results = restore.apply(ctx.slb, _not_at_0(ctx, members), weight=0)
+    failed = [reason for state, reason in results.values() if state == drain.DRAINED]
+    if failed:  # saved as drained: the message comes back, and the resumed step sets 0 again
+        raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
+    if any(m.kind in ASYNC_KINDS for m in members) and not _settled(ctx, members, 0):
+        step.args["settling"] = True
+        return Wait(ctx.poll, f"{detail}; load balancer jobs configuring")
+    return Done(detail)
 
 
 def _settled(ctx: StepContext, members: Sequence[Membership], weight: int | None) -> bool:

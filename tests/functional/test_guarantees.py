@@ -430,3 +430,21 @@ def test_a_snapshot_wait_sends_no_timer_and_a_lost_completion_event_costs_one_re
     assert len(world.calls("DescribeSnapshots")) == 1 and len(world.calls("RebootInstance")) == 1
     world.run(seconds=15 * 60, step=30)
     assert _saga(world.app, web).status.value == "succeeded"
+
+
+def test_an_instance_unhealthy_after_its_reboot_is_looked_at_less_and_less_often(world: World) -> None:
+    web = world.ids("web")[0]
+    before = world.weights()
+    world.cloud.ecs.set_health(web, "Impaired")  # unhealthy after the reboot, for 40 minutes
+    world.cloud.ecs.create_system_event(
+        web, "SystemMaintenance.Reboot", world.cloud.clock.now() + timedelta(minutes=31)
+    )
+    world.run(seconds=5 * 60, step=15)
+    (reboot,) = world.calls("RebootInstance")
+    world.run(seconds=40 * 60, step=15)
+    looks = [c for c in world.calls("DescribeInstancesFullStatus") if c.time >= reboot.time]
+    assert world.weights_of(web) == [0, 0] and 15 <= len(looks) <= 25, len(looks)  # was one every 15 s: 160
+    world.cloud.ecs.set_health(web, None)
+    world.run(seconds=2 * 60 + 15, step=15)
+    assert world.weights() == before  # healthy again: restored within the longest pause (2 minutes)
+    assert _saga(world.app, web).status.value == "succeeded"

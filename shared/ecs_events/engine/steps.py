@@ -390,12 +390,19 @@ def do_reboot(ctx: StepContext, step: Step) -> Outcome:
 
 
 def do_wait_healthy(ctx: StepContext, step: Step) -> Outcome:
+    """Polled: health has no event. An instance that stays unhealthy is looked at less often (the poll interval,
+    doubling each look, at most ``HEALTH_BACKOFF_CAP`` or the poll interval if longer): an impairment that lasts until
+    ``max_drain`` costs tens of looks, not one every 15 s (a timer and a DescribeInstancesFullStatus each)."""
     status = ctx.ecs.full_status(ctx.saga.instance_id)
     if status is None:
         return Fail("the instance is gone")
     if status == HEALTHY:
         return Done("Running, health OK")
-    return Wait(ctx.poll, f"{status[0]}, health {status[1]}")
+    looks = int(step.args.get("looks", 0))
+    step.args["looks"] = looks + 1
+    poll = ctx.policy.poll_interval
+    wait = min(poll * (2 ** min(looks, 16)), max(poll, HEALTH_BACKOFF_CAP))
+    return Wait(ctx.now + wait, f"{status[0]}, health {status[1]}")
 
 
 def do_wait_event_done(ctx: StepContext, step: Step) -> Outcome:
@@ -444,6 +451,7 @@ RUNNERS: dict[Action, Callable[[StepContext, Step], Outcome]] = {
 MIN_WAIT = timedelta(seconds=1)
 BUDGET_FALLBACK = timedelta(minutes=15)  # a deferred drain's own look, should its wake be lost
 EVENT_BACKSTOP = timedelta(minutes=2)  # a gate an event pokes looks on its own this often
+HEALTH_BACKOFF_CAP = timedelta(minutes=2)  # the longest pause between two health looks (unless poll_interval)
 CLAIM_ATTEMPTS = 5
 
 GATES = frozenset({Action.SNAPSHOT, Action.COMMAND, Action.WAIT_HEALTHY, Action.WAIT_EVENT_DONE})

@@ -257,7 +257,7 @@ def report(variant: str, count: int, base: Side, ours: Side, target: float | Non
         print(
             f"  {variant:<8}{count:>7}  {side.name:<22}{max(side.rates):>12.0f}{statistics.median(side.rates):>14.0f}"
         )
-    verdict = "" if target is None else f"  target >= {target}x: {'met' if best >= target else 'MISSED'}"
+    verdict = "" if target is None else f"  target >= {target}x: {'MET' if best >= target else 'MISSED'}"
     print(f"  {variant:<8}{'':>7}  {'ratio':<22}{best:>11.2f}x{median:>13.2f}x{verdict}")
 
 

@@ -235,3 +235,30 @@ def test_ctrl_c_stops_after_the_current_batch(world: World, cli_env: str) -> Non
     assert process.returncode == 0, err
     assert "stopping after the current batch" in err and "Traceback" not in err
     assert out.startswith("consumed ") and "received 0" in out and len(out.splitlines()) == 1
+
+
+def test_status_shows_a_snapshot_wait_s_backstop_look_not_a_spent_timer(
+    world: World, cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that news wakes has no timer of its own (issue "performance"): its next look is its backstop, which
+    the reconciler takes; the time of the last timer, long past, is no answer to "when next"."""
+    from localcloud.emit import rules_router
+
+    deliver = rules_router(world.cloud.cms, world.cloud.mns)
+    lossy = [lambda n: None if str(n.get("name", "")).startswith("Snapshot:") else deliver(n)]  # CloudMonitor loses
+    monkeypatch.setattr(world.cloud.ctx.events, "routers", lossy)  # them; the shared localcloud gets its own back
+    web = world.ids("web")[0]
+    not_before = world.cloud.clock.now() + timedelta(minutes=40)
+    world.cloud.ecs.create_system_event(web, "SystemMaintenance.Reboot", not_before)
+    _consume(capsys)
+    for _ in range(40):  # past the drain start and the drain period: the snapshots are taken
+        world.cloud.advance(30)
+        _consume(capsys)
+        (saga,) = _status(capsys)["in_flight"]
+        if saga["step"] == "snapshot":
+            break
+    world.cloud.advance(30)
+    _consume(capsys)
+    (saga,) = _status(capsys)["in_flight"]
+    assert saga["step"] == "snapshot"
+    assert datetime.fromisoformat(saga["next_due"]) > world.cloud.clock.now()  # the backstop look, to come

@@ -81,7 +81,11 @@ def _in_flight(saga: Saga, now: Callable[[], datetime]) -> dict[str, Any]:
     from ecs_events.models.times import iso_utc
 
     step = saga.current
-    due = saga.wake_at or saga.next_due(now())
+    at = now()
+    # The next look: the step's due time, or a timer on its way sooner (a step that news wakes has no timer: its
+    # due time is the reconciler's backstop look, and an old wake_at is no promise).
+    timer = saga.wake_at if saga.wake_at is not None and saga.wake_at > at else None
+    due = min((t for t in (saga.next_due(at), timer) if t is not None), default=None)
     return {
         "key": saga.key,
         "instance_id": saga.instance_id,

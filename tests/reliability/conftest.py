@@ -1,14 +1,17 @@
 """Fixtures of the reliability suites (the harness itself is tests/reliability/harness.py): a served localcloud
-subprocess per test, a clean Redis database, and the figures of every suite in the terminal summary."""
+subprocess per test, a clean Redis database, one invariants `History` (``h``), and the figures of every suite in the terminal summary."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from tests.reliability.harness import FIGURES, flush, serve_localcloud
+from tests.reliability.invariants_support import History
 
+from localcloud.cloud import LocalCloud
 from localcloud.remote import RemoteCloud
 
 
@@ -35,3 +38,15 @@ def served() -> Iterator[RemoteCloud]:
 def clean_redis(redis_url: str) -> str:
     """The session's real redis-server, FLUSHDB first."""
     return flush(redis_url)
+
+
+# -- one history of the invariant state machine's driver, for the scenario tests ---------------------------------------
+@pytest.fixture
+def h(localcloud: LocalCloud) -> Iterator[History]:
+    """A fleet on the shared localcloud driven by ``invariants_support.History``; retries never wait for real."""
+    with mock.patch("ecs_events.retry.sleep"):
+        history = History(localcloud)
+        try:
+            yield history
+        finally:
+            history.close()

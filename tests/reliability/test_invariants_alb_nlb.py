@@ -7,26 +7,9 @@ behind the engine's back is reported)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from unittest import mock
 
-import pytest
 from tests.reliability.invariants_support import History, Window, check
-
-from localcloud.cloud import LocalCloud
-
-
-# The engine waits for an ALB/NLB job to carry the weight before the next step (main's 784ed6c: ``steps.ASYNC_KINDS``,
-# ``settling``); the engine this branch started from does not.
-@pytest.fixture
-def h(localcloud: LocalCloud) -> Iterator[History]:
-    with mock.patch("ecs_events.retry.sleep"):  # retries never wait for real
-        history = History(localcloud)
-        try:
-            yield history
-        finally:
-            history.close()
 
 
 def _reboot(h: History, instance_id: str, minutes: int = 60) -> str:

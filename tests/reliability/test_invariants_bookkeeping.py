@@ -5,28 +5,15 @@ the engine drops (no saga, no reason, no record) is still reported lost."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from unittest import mock
 
-import pytest
 from tests.reliability.invariants_support import DLQ, History, check, check_no_event_lost
 
 from ecs_events.engine.engine import Engine, Result
 from ecs_events.models import EcsEvent
-from localcloud.cloud import LocalCloud
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def h(localcloud: LocalCloud) -> Iterator[History]:
-    with mock.patch("ecs_events.retry.sleep"):  # retries never wait for real
-        history = History(localcloud)
-        try:
-            yield history
-        finally:
-            history.close()
 
 
 def _failure_during_an_ecs_outage(h: History) -> str:

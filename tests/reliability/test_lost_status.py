@@ -6,24 +6,9 @@ the instance for max_drain, hours after the platform had finished, for a redeplo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from unittest import mock
 
-import pytest
 from tests.reliability.invariants_support import History, check
-
-from localcloud.cloud import LocalCloud
-
-
-@pytest.fixture
-def h(localcloud: LocalCloud) -> Iterator[History]:
-    with mock.patch("ecs_events.retry.sleep"):  # retries never wait for real
-        history = History(localcloud)
-        try:
-            yield history
-        finally:
-            history.close()
 
 
 def test_a_status_dead_lettered_during_an_outage_still_reaches_its_saga(h: History) -> None:

@@ -15,7 +15,7 @@ stands, and each load balancer's disruption budget.
   leaves the budget when its entry is deleted (its weights are back).
 - ``waiting/<load balancer>/<saga>``: a deferred drain waiting for that budget. When an entry is deleted (a slot
   frees), the oldest waiter of each of its load balancers is woken at once, instead of every deferred saga polling
-  the budget; a deferred saga still looks again after a long fallback, should a wake be lost.
+  the budget; should that wake be lost, the reconciler wakes a deferred saga whose budget has room.
 
 These documents change in the same store commit as the saga that takes or lets go of the drain, and the records are
 written *before* the SLB call (restores: after it), so a crash between never loses an original weight.

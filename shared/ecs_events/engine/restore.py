@@ -82,7 +82,7 @@ def _wake_waiters(store: Store, doc: Doc, wake: Callable[[str], None]) -> None:
     for saga in drain.take_waiters(store, lbs):
         try:
             wake(saga)
-        except Exception as exc:  # its fallback look comes anyway
+        except Exception as exc:  # the reconciler wakes a deferred drain whose budget has room
             log.warning("could not wake %s, waiting for a budget: %s", saga, exc, extra={"saga": saga})
 
 

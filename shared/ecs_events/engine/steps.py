@@ -97,8 +97,9 @@ class StepContext:
 
     @property
     def budget_poll(self) -> datetime:
-        """A deferred drain is woken when a slot frees (``drain.take_waiters``); this is only the fallback look,
-        should that wake be lost: never sooner than a drain period, at least ``BUDGET_FALLBACK``."""
+        """A deferred drain is woken when a slot frees (``drain.take_waiters``); this is only its backstop look (the
+        reconciler's, no timer), should that wake be lost: never sooner than a drain period, at least
+        ``BUDGET_FALLBACK``."""
         return self.now + max(self.policy.poll_interval, self.policy.drain_period, BUDGET_FALLBACK)
 
 
@@ -119,15 +120,8 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
             if not _settled(ctx, members, 0):
                 return Wait(ctx.poll, "load balancer jobs still configuring the weight 0")
             step.args.pop("settling")
-        elif members and ctx.resumed:
-            # What the first attempt could not set: a drain is done only when every entry is at 0, or gone.
-            results = restore.apply(ctx.slb, _not_at_0(ctx, members), weight=0)
-            failed = [reason for state, reason in results.values() if state == drain.DRAINED]
-            if failed:
-                raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
-            if any(m.kind in ASYNC_KINDS for m in members) and not _settled(ctx, members, 0):
-                step.args["settling"] = True
-                return Wait(ctx.poll, "load balancer jobs configuring the weight 0")
+        elif members and ctx.resumed:  # what the first attempt could not set: done only when every entry is at 0
+            return _zero_again(ctx, step, members, f"drained from {len(members)} backend entries")
         return Done(f"drained from {len(members)} backend entries")
     if saga.waiting_for and not urgent:  # deferred before: the budgets first, the load balancers once there is room
         full = drain.still_full(ctx.store, saga.instance_id, saga.waiting_for, ctx.policy.budget_for)
@@ -185,16 +179,17 @@ def do_drain(ctx: StepContext, step: Step) -> Outcome:
             continue
         drain.stop_waiting(ctx.store, waited, saga.key)
         if claim.to_drain:
-            results = restore.apply(ctx.slb, claim.to_drain, weight=0)
-            failed = [reason for state, reason in results.values() if state == drain.DRAINED]
-            if failed:  # recorded as drained: the message comes back, and the resumed step sets 0 again
-                raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
+            _set_0(ctx, claim.to_drain)
         lbs = sorted({m.lb_id if m.kind == "clb" else f"{m.kind.upper()} {m.lb_id}" for m in claim.memberships})
         held = _connection_draining(step, view, claim.memberships, ctx.saga)
         if held:
             ctx.saga.note(ctx.now, held.strip(" ()"), step)
         if not claim.fresh:
-            return _joined(ctx, step, f"joined the drain on {', '.join(lbs)} (held by another remediation too)")
+            # Joining a drain another remediation holds is no proof its weights are 0: its call may have been
+            # refused (an ALB group configuring) or failed, its job may still be configuring.
+            members = drain.memberships_of(ctx.store.get(drain.drain_key(saga.instance_id)), drain.DRAINED)
+            joined = f"joined the drain on {', '.join(lbs)} (held by another remediation too)"
+            return _zero_again(ctx, step, members, joined)
         detail = f"weight 0 on {len(claim.to_drain)} backend entries of {', '.join(lbs)}{held}"
         if any(m.kind in ASYNC_KINDS for m in claim.to_drain):
             # Done once the jobs are: polled, never slept on. Not read at once: a job just started is never done.
@@ -214,15 +209,19 @@ def _not_at_0(ctx: StepContext, members: Sequence[Membership]) -> list[Membershi
     return [m for m in members if m.kind not in ASYNC_KINDS or not _settled(ctx, [m], 0)]
 
 
-def _joined(ctx: StepContext, step: Step, detail: str) -> Outcome:
-    """Joining a drain another remediation holds is no proof its weights are 0: its call may have been refused (an
-    ALB group configuring) or failed, its job may still be configuring. Set 0 again on every entry still drained
-    (idempotent) and wait for the jobs, as a resumed drain does, before this saga's disruption goes on."""
-    members = drain.memberships_of(ctx.store.get(drain.drain_key(ctx.saga.instance_id)), drain.DRAINED)
-    results = restore.apply(ctx.slb, _not_at_0(ctx, members), weight=0)
+def _set_0(ctx: StepContext, members: Sequence[Membership]) -> None:
+    """Weight 0 on every entry; any left drained by a failed call raises (recorded as drained: the message comes
+    back, and the resumed step sets 0 again)."""
+    results = restore.apply(ctx.slb, members, weight=0)
     failed = [reason for state, reason in results.values() if state == drain.DRAINED]
-    if failed:  # saved as drained: the message comes back, and the resumed step sets 0 again
+    if failed:
         raise TransientError("Slb", "drain", "DrainIncomplete", failed[-1] or "")
+
+
+def _zero_again(ctx: StepContext, step: Step, members: Sequence[Membership], detail: str) -> Outcome:
+    """A drain found under way (resumed after a crash, or joined): 0 again on every entry still drained
+    (idempotent), then done once the ALB/NLB jobs carry it, before this saga's disruption goes on."""
+    _set_0(ctx, _not_at_0(ctx, members))
     if any(m.kind in ASYNC_KINDS for m in members) and not _settled(ctx, members, 0):
         step.args["settling"] = True
         return Wait(ctx.poll, f"{detail}; load balancer jobs configuring")
@@ -449,7 +448,7 @@ RUNNERS: dict[Action, Callable[[StepContext, Step], Outcome]] = {
 }
 
 MIN_WAIT = timedelta(seconds=1)
-BUDGET_FALLBACK = timedelta(minutes=15)  # a deferred drain's own look, should its wake be lost
+BUDGET_FALLBACK = timedelta(minutes=15)  # a deferred drain's backstop look, should its wake be lost
 EVENT_BACKSTOP = timedelta(minutes=2)  # a gate an event pokes looks on its own this often
 HEALTH_BACKOFF_CAP = timedelta(minutes=2)  # the longest pause between two health looks (unless poll_interval)
 CLAIM_ATTEMPTS = 5

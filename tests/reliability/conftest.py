@@ -1,5 +1,6 @@
 """Fixtures of the reliability suites (the harness itself is tests/reliability/harness.py): a served localcloud
-subprocess per test, a clean Redis database, one invariants `History` (``h``), and the figures of every suite in the terminal summary."""
+subprocess per test, a clean Redis database, one invariants ``History`` (``h``) for the scenario tests, and the
+figures of every suite in the terminal summary."""
 
 from __future__ import annotations
 
